@@ -1,0 +1,97 @@
+// Internals shared by the two directions of the translator. Not part of the
+// public API (see translate.h).
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "core/drop_reason.h"
+#include "net/checksum.h"
+#include "net/headers.h"
+#include "xlat/config.h"
+#include "xlat/translate.h"
+
+namespace edge46::xlat::detail {
+
+using core::Drop;
+using net::Ipv4Addr;
+using net::Ipv6Addr;
+
+// How an address was mapped.
+enum class Via : uint8_t { kNone, kEam, kPool6 };
+
+// Output buffer regions. Emitted packets are packed from offset 0; the
+// staging area holds a whole translated packet before it is fragmented, and
+// the hairpin area holds the intermediate IPv4 packet of a hairpin.
+inline constexpr std::size_t kEmitRegion = 80 * 1024;
+inline constexpr std::size_t kStagingOffset = kEmitRegion;
+inline constexpr std::size_t kStagingSize = 65536 + 256;
+inline constexpr std::size_t kHairpinOffset = kStagingOffset + kStagingSize;
+inline constexpr std::size_t kHairpinSize = 65536 + 256;
+static_assert(kHairpinOffset + kHairpinSize <= Output::kBufferSize);
+
+// RFC 7915 4.2 / 5.2 size caps of translated ICMP errors.
+inline constexpr uint32_t kIcmp4ErrorMax = 576;
+inline constexpr uint32_t kIcmp6ErrorMax = 1280;
+
+// Reserved IPv4 ranges never reached through pool6 (0/8, 127/8, 169.254/16,
+// 224/4 and 255.255.255.255, as Jool).
+bool ipv4_reserved(Ipv4Addr a) noexcept;
+
+// 4->6 address mapping: EAMT (when eam_allowed) then pool6. A denylisted or
+// reserved address is refused unless `lenient` (an ICMP error's source).
+Via map_46(const Config& cfg, Ipv4Addr a, bool eam_allowed, bool lenient, Ipv6Addr& out) noexcept;
+// 6->4: EAMT then pool6.
+Via map_64(const Config& cfg, const Ipv6Addr& a, Ipv4Addr& out) noexcept;
+
+// RFC 6791 sources.
+bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept;
+bool rfc6791_v6(const Config& cfg, Output& out, Ipv6Addr& addr) noexcept;
+
+inline bool is_icmp4_error(uint8_t type) noexcept { return type == 3 || type == 11 || type == 12; }
+inline bool is_icmp6_error(uint8_t type) noexcept { return type < 128; }
+
+// May the translator answer this packet with an ICMP error (RFC 1812 4.3.2.7,
+// RFC 4443 2.4 e)? Not for ICMP errors, non-first fragments, or multicast.
+bool may_answer_ipv4(const net::Ipv4Packet& p) noexcept;
+bool may_answer_ipv6(const net::Ipv6Packet& p) noexcept;
+
+// Translator-generated ICMP errors, emitted as the only output packet and
+// sent back out of the ingress side. `offending` is the packet as received.
+// Source: cfg.own_ipv4 / own_ipv6. Returns the verdict (kIcmpError with
+// `reason`, or kDropped with kNoOwnAddress... no: with `reason`, when no own
+// address is configured or the packet may not be answered).
+Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
+                    std::span<const uint8_t> offending, const net::Ipv4Packet& parsed) noexcept;
+Verdict icmp6_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
+                    std::span<const uint8_t> offending, const net::Ipv6Packet& parsed) noexcept;
+
+inline Verdict drop(Drop d) noexcept { return Verdict{Outcome::kDropped, d}; }
+
+inline void emit(Output& out, Family f, std::size_t offset, std::size_t len) noexcept {
+  out.packets[out.count++] = Emitted{f, static_cast<uint32_t>(offset), static_cast<uint32_t>(len)};
+}
+
+inline uint32_t next_rand(Output& out) noexcept {
+  // xorshift64*: cheap, worker-local, good enough for address spreading.
+  out.rng ^= out.rng >> 12;
+  out.rng ^= out.rng << 25;
+  out.rng ^= out.rng >> 27;
+  return static_cast<uint32_t>((out.rng * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+// Options for a 4->6 pass.
+struct Opts46 {
+  bool hairpin = false;        // RFC 7757 4: source-role addresses via pool6 only
+  bool decrement_ttl = true;   // false for the second pass of a hairpin
+};
+Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output& out, Opts46 opts) noexcept;
+
+// Writes a 20-byte IPv4 header (no options) and its checksum.
+void write_ipv4_header(uint8_t* o, uint8_t tos, uint16_t total_len, uint16_t id, uint16_t flags_frag, uint8_t ttl,
+                       uint8_t protocol, Ipv4Addr src, Ipv4Addr dst) noexcept;
+// Writes a 40-byte IPv6 header.
+void write_ipv6_header(uint8_t* o, uint8_t tclass, uint32_t flow, uint16_t payload_len, uint8_t next, uint8_t hlim,
+                       const Ipv6Addr& src, const Ipv6Addr& dst) noexcept;
+
+}  // namespace edge46::xlat::detail

@@ -1,0 +1,305 @@
+// IPv6 -> IPv4 (RFC 7915 section 5), and hairpinning (RFC 7757 section 4).
+#include <algorithm>
+#include <cstring>
+
+#include "xlat/common.h"
+
+namespace edge46::xlat {
+namespace detail {
+namespace {
+
+using namespace net;
+
+uint8_t map_proto_64(uint8_t p) noexcept { return p == proto::kIcmp6 ? proto::kIcmp : p; }
+
+uint16_t l4_csum_64(uint16_t old, const Ipv6Addr& s6, const Ipv6Addr& d6, Ipv4Addr s4, Ipv4Addr d4) noexcept {
+  uint64_t removed = csum_add_addr(csum_add_addr(0, s6), d6);
+  uint64_t added = csum_add_addr(csum_add_addr(0, s4), d4);
+  return csum_update(old, removed, added);
+}
+
+// RFC 7915 5.2 Figure 6: IPv6 Parameter Problem pointer -> IPv4 pointer.
+bool map_pointer_64(uint32_t p6, uint8_t& p4) noexcept {
+  if (p6 == 0 || p6 == 1) {
+    p4 = static_cast<uint8_t>(p6);
+  } else if (p6 == 4 || p6 == 5) {
+    p4 = 2;
+  } else if (p6 == 6) {
+    p4 = 9;
+  } else if (p6 == 7) {
+    p4 = 8;
+  } else if (p6 >= 8 && p6 <= 23) {
+    p4 = 12;
+  } else if (p6 >= 24 && p6 <= 39) {
+    p4 = 16;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+struct ErrorMap {
+  uint8_t type, code;
+  uint32_t rest;     // ICMPv4 bytes 4-7 (without the RFC 4884 length)
+  bool extensions;   // RFC 4884 applies (Destination Unreachable, Time Exceeded)
+};
+
+bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexcept {
+  uint8_t type = ic[icmp::kType], code = ic[icmp::kCode];
+  switch (type) {
+    case 1:
+      switch (code) {
+        case 0: case 2: case 3: m = ErrorMap{3, 1, 0, true}; return true;
+        case 1: m = ErrorMap{3, 10, 0, true}; return true;
+        case 4: m = ErrorMap{3, 3, 0, true}; return true;
+        default: return false;
+      }
+    case 2: {
+      uint32_t mtu6 = load32(ic + 4);
+      uint32_t v4 = std::min({mtu6 >= 20 ? mtu6 - 20 : 0u, cfg.ipv4_mtu, cfg.ipv6_mtu - 20});
+      m = ErrorMap{3, 4, std::min<uint32_t>(v4, 0xffff), false};
+      return true;
+    }
+    case 3:
+      m = ErrorMap{11, code, 0, true};
+      return true;
+    case 4:
+      if (code == 0) {
+        uint8_t p4 = 0;
+        if (!map_pointer_64(load32(ic + 4), p4)) return false;
+        m = ErrorMap{12, 0, uint32_t{p4} << 24, false};
+        return true;
+      }
+      if (code == 1) {
+        m = ErrorMap{3, 2, 0, false};
+        return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+// IPv4 flags/fragment-offset word and ID for a packet translated from p
+// (RFC 7915 5.1): with a Fragment header, its ID's low bits and MF, DF
+// clear; without, DF iff the IPv4 packet exceeds 1260 bytes.
+void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Output& out, uint16_t& id, uint16_t& ff) noexcept {
+  if (p.has_frag) {
+    id = static_cast<uint16_t>(p.frag_id);
+    ff = static_cast<uint16_t>((p.frag_offset / 8) | (p.mf ? ipv4::kFlagMf : 0));
+  } else {
+    id = static_cast<uint16_t>(out.ipv4_id++);
+    ff = ipv4_len > 1260 ? ipv4::kFlagDf : 0;
+  }
+}
+
+// Translates the packet quoted in an ICMPv6 error into o. Returns bytes
+// written (0 with `why` on failure); reports whether its source went through
+// pool6 into an EAM-covered IPv4 address (intrinsic hairpin condition B).
+uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t quoted_len, uint8_t* o,
+                            bool& hairpin, Drop& why) noexcept {
+  Ipv4Addr s4, d4;
+  Via vs = map_64(cfg, in.src, s4);
+  if (vs == Via::kNone || map_64(cfg, in.dst, d4) == Via::kNone) {
+    why = Drop::kInnerNoMapping;
+    return 0;
+  }
+  hairpin = cfg.hairpin == HairpinMode::kIntrinsic && vs == Via::kPool6 && cfg.eamt.covers_v4(s4);
+  const uint32_t l4_len = in.l4_length();
+  uint16_t id = 0, ff = 0;
+  if (in.has_frag) {
+    id = static_cast<uint16_t>(in.frag_id);
+    ff = static_cast<uint16_t>((in.frag_offset / 8) | (in.mf ? ipv4::kFlagMf : 0));
+  } else if (20 + l4_len > 1260) {
+    ff = ipv4::kFlagDf;
+  }
+  const uint8_t tos = cfg.override_tos ? cfg.tos : in.traffic_class;
+  write_ipv4_header(o, tos, static_cast<uint16_t>(20 + l4_len), id, ff, in.hop_limit, map_proto_64(in.protocol), s4,
+                    d4);
+  const uint32_t copy = quoted_len - in.l4_offset;
+  uint8_t* l4 = o + 20;
+  std::memcpy(l4, in.l4(), copy);
+  if (!in.has_frag || in.frag_offset == 0) {
+    if (in.protocol == proto::kTcp && copy >= tcp::kChecksum + 2) {
+      store16(l4 + tcp::kChecksum, l4_csum_64(load16(l4 + tcp::kChecksum), in.src, in.dst, s4, d4));
+    } else if (in.protocol == proto::kUdp && copy >= udp::kHeader) {
+      uint16_t c = l4_csum_64(load16(l4 + udp::kChecksum), in.src, in.dst, s4, d4);
+      store16(l4 + udp::kChecksum, c == 0 ? 0xffff : c);
+    } else if (in.protocol == proto::kIcmp6 && copy >= 4) {
+      uint8_t t = l4[0];
+      if (is_icmp6_error(t)) {
+        why = Drop::kNestedIcmpError;
+        return 0;
+      }
+      uint8_t t4 = t == 128 ? 8 : t == 129 ? 0 : t;
+      uint64_t removed = (uint32_t{t} << 8) + pseudo_header_sum6(in.src, in.dst, proto::kIcmp6, l4_len);
+      uint64_t added = uint32_t{t4} << 8;
+      l4[0] = t4;
+      store16(l4 + 2, csum_update(load16(l4 + 2), removed, added));
+    }
+  }
+  return 20 + copy;
+}
+
+Verdict finish_hairpin(const Config& cfg, const uint8_t* v4, uint32_t len, Output& out) noexcept {
+  Verdict v = translate_46_impl(cfg, {v4, len}, out, Opts46{true, false});
+  if (v.outcome == Outcome::kTranslated) v.outcome = Outcome::kHairpinned;
+  return v;
+}
+
+// RFC 7915 5.2 (ICMPv6 error -> ICMPv4 error), RFC 4884 as Jool does it.
+Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexcept {
+  if (p.is_fragment()) return drop(Drop::kFragmentedIcmp);
+  const uint8_t* ic = p.l4();
+  const uint32_t icmp_len = p.l4_length();
+  if (icmp_len < icmp::kHeader) return drop(Drop::kBadL4Header);
+  uint64_t vsum = pseudo_header_sum6(p.src, p.dst, proto::kIcmp6, icmp_len);
+  if (csum_fold(csum_add_bytes(vsum, ic, icmp_len)) != 0xffff) return drop(Drop::kBadIcmpChecksum);
+
+  ErrorMap m;
+  if (!map_icmp_error_64(cfg, ic, m)) return drop(Drop::kIcmpUntranslatable);
+  const uint32_t body = icmp_len - 8;
+  const uint32_t ipl = m.extensions ? uint32_t{ic[4]} * 8u : 0u;
+  uint32_t quoted = body, ie = 0;
+  if (ipl != 0 && ipl != body) {
+    if (ipl > body) return drop(Drop::kBadIcmpLength);
+    quoted = ipl;
+    ie = body - ipl;
+  }
+  Ipv6Packet inner;
+  if (parse_ipv6_inner({ic + 8, quoted}, inner) != Drop::kNone || inner.ext_after_frag) {
+    return drop(Drop::kBadInnerPacket);
+  }
+
+  Ipv4Addr s4, d4;
+  if (map_64(cfg, p.dst, d4) == Via::kNone) return drop(Drop::kNoMappingDst);
+  if (map_64(cfg, p.src, s4) == Via::kNone && !rfc6791_v4(cfg, out, s4)) return drop(Drop::kNoMappingSrc);
+  if (p.hop_limit <= 1) return drop(Drop::kTtlExceeded);  // never answer an error
+
+  bool hairpin = false;
+  Drop why = Drop::kNone;
+  uint8_t* o = out.buffer.data() + kHairpinOffset;  // staged: may hairpin
+  const uint32_t op_out = translate_inner_64(cfg, inner, quoted, o + 28, hairpin, why);
+  if (op_out == 0) return drop(why);
+
+  constexpr uint32_t kMax = kIcmp4ErrorMax, kHdrs = 28;
+  const uint32_t outlen = kHdrs + op_out + ie;
+  uint32_t out_ipl, pad = 0, attr = 0;
+  bool keep_ie = false;
+  if (ie == 0) {
+    out_ipl = std::min(op_out, kMax - kHdrs);
+  } else if (ie > kMax - kHdrs - 128) {
+    out_ipl = std::min(outlen - ie, kMax) - kHdrs;
+  } else {
+    out_ipl = (std::min(outlen, kMax) - ie - kHdrs) & ~3u;
+    pad = out_ipl < 128 ? 128 - out_ipl : 0;
+    attr = (out_ipl + pad) / 4;
+    keep_ie = true;
+  }
+  uint8_t* tail = o + kHdrs + out_ipl;
+  std::memset(tail, 0, pad);
+  if (keep_ie) std::memcpy(tail + pad, ic + 8 + quoted, ie);
+  const uint32_t total = kHdrs + out_ipl + pad + (keep_ie ? ie : 0);
+
+  const uint8_t tos = cfg.override_tos ? cfg.tos : p.traffic_class;
+  const uint16_t id = p.has_frag ? static_cast<uint16_t>(p.frag_id) : static_cast<uint16_t>(out.ipv4_id++);
+  write_ipv4_header(o, tos, static_cast<uint16_t>(total), id, 0, static_cast<uint8_t>(p.hop_limit - 1),
+                    proto::kIcmp, s4, d4);
+  uint8_t* ic4 = o + 20;
+  ic4[icmp::kType] = m.type;
+  ic4[icmp::kCode] = m.code;
+  store16(ic4 + icmp::kChecksum, 0);
+  store32(ic4 + icmp::kRest, m.rest | (m.extensions ? attr << 16 : 0u));
+  store16(ic4 + icmp::kChecksum, csum_finish(csum_add_bytes(0, ic4, total - 20)));
+
+  if (hairpin) return finish_hairpin(cfg, o, total, out);
+  std::memcpy(out.buffer.data(), o, total);
+  emit(out, Family::kV4, 0, total);
+  return Verdict{Outcome::kTranslated, Drop::kNone};
+}
+
+}  // namespace
+}  // namespace detail
+
+Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept {
+  using namespace detail;
+  using namespace net;
+  out.count = 0;
+  Ipv6Packet p;
+  if (Drop d = parse_ipv6(in, p); d != Drop::kNone) return drop(d);
+  const std::span<const uint8_t> whole{p.hdr, p.avail};
+  const bool first = !p.has_frag || p.frag_offset == 0;
+  const uint8_t* l4 = p.l4();
+  const uint32_t l4_len = p.l4_length();
+
+  if (p.protocol == proto::kIcmp6 && first && !p.ext_after_frag && l4_len >= 1 && is_icmp6_error(l4[0])) {
+    return icmp_error_64(cfg, p, out);
+  }
+
+  Ipv4Addr s4, d4;
+  const Via vd = map_64(cfg, p.dst, d4);
+  if (vd == Via::kNone) return drop(Drop::kNoMappingDst);
+  if (map_64(cfg, p.src, s4) == Via::kNone) return drop(Drop::kNoMappingSrc);
+
+  if (p.ext_after_frag) return icmp6_error(cfg, out, Drop::kExtHeaderAfterFragment, 1, 1, 0, whole, p);
+  if (p.segments_left_offset != 0) {
+    return icmp6_error(cfg, out, Drop::kSegmentsLeft, 4, 0, p.segments_left_offset, whole, p);
+  }
+  if (p.hop_limit <= 1) return icmp6_error(cfg, out, Drop::kTtlExceeded, 3, 0, 0, whole, p);
+
+  // RFC 7757 4.2.2 (intrinsic): a pool6 destination inside an EAM's IPv4
+  // prefix is an IPv6 node; the packet goes straight back to IPv6.
+  const bool hairpin = cfg.hairpin == HairpinMode::kIntrinsic && vd == Via::kPool6 && cfg.eamt.covers_v4(d4);
+
+  uint8_t icmp_type4 = 0;
+  if (p.protocol == proto::kIcmp6) {
+    if (p.is_fragment()) return drop(Drop::kFragmentedIcmp);
+    if (l4_len < icmp::kHeader) return drop(Drop::kBadL4Header);
+    if (l4[0] == 128) {
+      icmp_type4 = 8;
+    } else if (l4[0] == 129) {
+      icmp_type4 = 0;
+    } else {
+      return drop(Drop::kIcmpUntranslatable);
+    }
+  } else if (first && p.protocol == proto::kUdp && l4_len < udp::kHeader) {
+    return drop(Drop::kBadL4Header);
+  } else if (first && p.protocol == proto::kTcp && l4_len < tcp::kMinHeader) {
+    return drop(Drop::kBadL4Header);
+  }
+
+  const uint32_t ipv4_len = 20 + l4_len;
+  if (!hairpin && ipv4_len > cfg.ipv4_mtu) {
+    uint32_t mtu = std::max<uint32_t>(1280, cfg.ipv4_mtu + 20);
+    return icmp6_error(cfg, out, Drop::kPacketTooBig, 2, 0, mtu, whole, p);
+  }
+  if (ipv4_len > 65535) return drop(Drop::kBadPayloadLength);
+
+  uint8_t* o = out.buffer.data() + (hairpin ? kHairpinOffset : 0);
+  uint16_t id = 0, ff = 0;
+  ipv4_id_flags(p, ipv4_len, out, id, ff);
+  const uint8_t tos = cfg.override_tos ? cfg.tos : p.traffic_class;
+  write_ipv4_header(o, tos, static_cast<uint16_t>(ipv4_len), id, ff, static_cast<uint8_t>(p.hop_limit - 1),
+                    map_proto_64(p.protocol), s4, d4);
+  uint8_t* ol4 = o + 20;
+  std::memcpy(ol4, l4, l4_len);
+  if (first) {
+    if (p.protocol == proto::kTcp) {
+      store16(ol4 + tcp::kChecksum, l4_csum_64(load16(ol4 + tcp::kChecksum), p.src, p.dst, s4, d4));
+    } else if (p.protocol == proto::kUdp) {
+      uint16_t c = l4_csum_64(load16(ol4 + udp::kChecksum), p.src, p.dst, s4, d4);
+      store16(ol4 + udp::kChecksum, c == 0 ? 0xffff : c);
+    } else if (p.protocol == proto::kIcmp6) {
+      uint8_t t6 = ol4[icmp::kType];
+      ol4[icmp::kType] = icmp_type4;
+      uint64_t removed = (uint32_t{t6} << 8) + pseudo_header_sum6(p.src, p.dst, proto::kIcmp6, l4_len);
+      uint64_t added = uint32_t{icmp_type4} << 8;
+      store16(ol4 + icmp::kChecksum, csum_update(load16(ol4 + icmp::kChecksum), removed, added));
+    }
+  }
+  if (hairpin) return finish_hairpin(cfg, o, ipv4_len, out);
+  emit(out, Family::kV4, 0, ipv4_len);
+  return Verdict{Outcome::kTranslated, Drop::kNone};
+}
+
+}  // namespace edge46::xlat
