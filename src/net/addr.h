@@ -2,6 +2,8 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cstring>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,18 +25,29 @@ struct Ipv6Addr {
   friend auto operator<=>(const Ipv6Addr&, const Ipv6Addr&) = default;
 
   u128 to_u128() const noexcept {
-    u128 v = 0;
-    for (uint8_t b : bytes) v = (v << 8) | b;
-    return v;
+    uint64_t hi, lo;
+    std::memcpy(&hi, bytes.data(), 8);
+    std::memcpy(&lo, bytes.data() + 8, 8);
+    return (u128{be64(hi)} << 64) | be64(lo);
   }
   static Ipv6Addr from_u128(u128 v) noexcept {
     Ipv6Addr a;
-    for (int i = 15; i >= 0; --i) {
-      a.bytes[static_cast<std::size_t>(i)] = static_cast<uint8_t>(v);
-      v >>= 8;
-    }
+    uint64_t hi = be64(static_cast<uint64_t>(v >> 64)), lo = be64(static_cast<uint64_t>(v));
+    std::memcpy(a.bytes.data(), &hi, 8);
+    std::memcpy(a.bytes.data() + 8, &lo, 8);
     return a;
   }
+
+ private:
+  static uint64_t be64(uint64_t x) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+      return __builtin_bswap64(x);
+    } else {
+      return x;
+    }
+  }
+
+ public:
 };
 
 inline uint32_t mask4(unsigned len) noexcept {
