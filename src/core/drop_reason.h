@@ -34,7 +34,6 @@ namespace edge46::core {
   X(kNoMappingSrc, "no_mapping_src", "source address has no EAM and no pool6 mapping")           \
   X(kDenylisted, "denylisted", "IPv4 address in denylist4 or a reserved range")                  \
   X(kInnerNoMapping, "inner_no_mapping", "address quoted in an ICMP error has no mapping")        \
-  X(kNoOwnAddress, "no_own_address", "an ICMP error was due but no translator address is set")   \
   /* ICMP */                                                                                     \
   X(kIcmpUntranslatable, "icmp_untranslatable", "ICMP type/code with no counterpart (RFC 7915)") \
   X(kFragmentedIcmp, "fragmented_icmp", "fragmented ICMP message (checksum needs reassembly)")   \
@@ -43,8 +42,7 @@ namespace edge46::core {
   X(kFragNeeded, "frag_needed", "DF set and too big for the next link (ICMPv4 3/4 sent)")        \
   X(kPacketTooBig, "packet_too_big", "too big for the IPv4 link (ICMPv6 Packet Too Big sent)")   \
   X(kUdpZeroChecksum, "udp_zero_checksum", "IPv4 UDP checksum 0 not amended (ICMPv4 3/13 sent)") \
-  X(kTooManyFragments, "too_many_fragments", "translator fragmentation needs too many pieces")   \
-  X(kOutputTooSmall, "output_too_small", "output buffer too small (internal)")
+  X(kTooManyFragments, "too_many_fragments", "translator fragmentation needs too many pieces")
 
 enum class Drop : uint8_t {
 #define EDGE46_X(e, n, d) e,

@@ -58,9 +58,9 @@ bool may_answer_ipv6(const net::Ipv6Packet& p) noexcept;
 
 // Translator-generated ICMP errors, emitted as the only output packet and
 // sent back out of the ingress side. `offending` is the packet as received.
-// Source: cfg.own_ipv4 / own_ipv6. Returns the verdict (kIcmpError with
-// `reason`, or kDropped with kNoOwnAddress... no: with `reason`, when no own
-// address is configured or the packet may not be answered).
+// Source: cfg.own_ipv4 / own_ipv6. Returns kIcmpError with `reason`, or
+// kDropped with `reason` when no own address is configured or the packet may
+// not be answered (may_answer_*).
 Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
                     std::span<const uint8_t> offending, const net::Ipv4Packet& parsed) noexcept;
 Verdict icmp6_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
