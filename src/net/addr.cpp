@@ -8,7 +8,8 @@
 namespace edge46::net {
 
 std::optional<Ipv4Addr> parse_ipv4(std::string_view s) {
-  if (s.size() >= INET_ADDRSTRLEN) return std::nullopt;
+  // inet_pton stops at a NUL: refuse one rather than ignore what follows.
+  if (s.size() >= INET_ADDRSTRLEN || s.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET_ADDRSTRLEN] = {};
   std::memcpy(buf, s.data(), s.size());
   in_addr a{};
@@ -17,7 +18,7 @@ std::optional<Ipv4Addr> parse_ipv4(std::string_view s) {
 }
 
 std::optional<Ipv6Addr> parse_ipv6(std::string_view s) {
-  if (s.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  if (s.size() >= INET6_ADDRSTRLEN || s.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN] = {};
   std::memcpy(buf, s.data(), s.size());
   Ipv6Addr out;
