@@ -8,8 +8,8 @@ std::string Eamt::add(const Eam& e) {
   if ((e.v4.addr.value & ~net::mask4(e.v4.len)) != 0) return "IPv4 prefix has host bits set";
   if ((e.v6.addr.to_u128() & ~net::mask6(e.v6.len)) != 0) return "IPv6 prefix has host bits set";
   if (128u - e.v6.len < 32u - e.v4.len) {
-    return "IPv6 prefix " + net::to_string(e.v6) + " is too long to hold the " +
-           std::to_string(32 - e.v4.len) + " suffix bits of " + net::to_string(e.v4);
+    return "IPv6 prefix " + net::to_string(e.v6) + " is too long to hold the " + std::to_string(32 - e.v4.len) +
+           " suffix bits of " + net::to_string(e.v4);
   }
   for (const auto& x : entries_) {
     if (x.v4 == e.v4) return "IPv4 prefix " + net::to_string(e.v4) + " is already mapped";

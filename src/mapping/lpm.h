@@ -97,8 +97,7 @@ class LpmTable {
   };
 
   void rebuild() {
-    std::stable_sort(entries_.begin(), entries_.end(),
-                     [](const Entry& a, const Entry& b) { return a.len > b.len; });
+    std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) { return a.len > b.len; });
     buckets_.clear();
     if (entries_.size() <= kFlatLimit) return;
     for (std::size_t i = 0; i < entries_.size(); ++i) {

@@ -75,7 +75,11 @@ std::string to_string(const Ipv6Addr& a) {
   inet_ntop(AF_INET6, a.bytes.data(), buf, sizeof buf);
   return buf;
 }
-std::string to_string(const Ipv4Prefix& p) { return to_string(p.addr) + "/" + std::to_string(p.len); }
-std::string to_string(const Ipv6Prefix& p) { return to_string(p.addr) + "/" + std::to_string(p.len); }
+std::string to_string(const Ipv4Prefix& p) {
+  return to_string(p.addr) + "/" + std::to_string(p.len);
+}
+std::string to_string(const Ipv6Prefix& p) {
+  return to_string(p.addr) + "/" + std::to_string(p.len);
+}
 
 }  // namespace edge46::net

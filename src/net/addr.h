@@ -3,8 +3,8 @@
 
 #include <array>
 #include <bit>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,18 +60,14 @@ inline u128 mask6(unsigned len) noexcept {
 struct Ipv4Prefix {
   Ipv4Addr addr;
   uint8_t len = 32;
-  bool contains(Ipv4Addr a) const noexcept {
-    return ((a.value ^ addr.value) & mask4(len)) == 0;
-  }
+  bool contains(Ipv4Addr a) const noexcept { return ((a.value ^ addr.value) & mask4(len)) == 0; }
   friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
 };
 
 struct Ipv6Prefix {
   Ipv6Addr addr;
   uint8_t len = 128;
-  bool contains(const Ipv6Addr& a) const noexcept {
-    return ((a.to_u128() ^ addr.to_u128()) & mask6(len)) == 0;
-  }
+  bool contains(const Ipv6Addr& a) const noexcept { return ((a.to_u128() ^ addr.to_u128()) & mask6(len)) == 0; }
   friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
 };
 

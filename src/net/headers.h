@@ -15,23 +15,22 @@ namespace edge46::net {
 
 namespace ipv4 {
 inline constexpr std::size_t kMinHeader = 20;
-inline constexpr std::size_t kVersionIhl = 0, kTos = 1, kTotalLength = 2, kId = 4, kFlagsFragOff = 6,
-                             kTtl = 8, kProtocol = 9, kChecksum = 10, kSrc = 12, kDst = 16;
+inline constexpr std::size_t kVersionIhl = 0, kTos = 1, kTotalLength = 2, kId = 4, kFlagsFragOff = 6, kTtl = 8,
+                             kProtocol = 9, kChecksum = 10, kSrc = 12, kDst = 16;
 inline constexpr uint16_t kFlagDf = 0x4000, kFlagMf = 0x2000, kFragOffMask = 0x1fff;
 }  // namespace ipv4
 
 namespace ipv6 {
 inline constexpr std::size_t kHeader = 40;
-inline constexpr std::size_t kVtcFlow = 0, kPayloadLength = 4, kNextHeader = 6, kHopLimit = 7, kSrc = 8,
-                             kDst = 24;
+inline constexpr std::size_t kVtcFlow = 0, kPayloadLength = 4, kNextHeader = 6, kHopLimit = 7, kSrc = 8, kDst = 24;
 inline constexpr std::size_t kFragHeader = 8;
 // Fragment header fields, relative to the header.
 inline constexpr std::size_t kFragNext = 0, kFragOffM = 2, kFragId = 4;
 }  // namespace ipv6
 
 namespace proto {
-inline constexpr uint8_t kHopByHop = 0, kIcmp = 1, kTcp = 6, kUdp = 17, kRouting = 43, kFragment = 44,
-                         kEsp = 50, kAh = 51, kIcmp6 = 58, kNoNext = 59, kDestOpts = 60;
+inline constexpr uint8_t kHopByHop = 0, kIcmp = 1, kTcp = 6, kUdp = 17, kRouting = 43, kFragment = 44, kEsp = 50,
+                         kAh = 51, kIcmp6 = 58, kNoNext = 59, kDestOpts = 60;
 }
 
 namespace icmp {
@@ -46,8 +45,12 @@ namespace tcp {
 inline constexpr std::size_t kMinHeader = 20, kChecksum = 16;
 }
 
-inline Ipv4Addr read_ipv4(const uint8_t* p) noexcept { return Ipv4Addr{load32(p)}; }
-inline void write_ipv4(uint8_t* p, Ipv4Addr a) noexcept { store32(p, a.value); }
+inline Ipv4Addr read_ipv4(const uint8_t* p) noexcept {
+  return Ipv4Addr{load32(p)};
+}
+inline void write_ipv4(uint8_t* p, Ipv4Addr a) noexcept {
+  store32(p, a.value);
+}
 inline Ipv6Addr read_ipv6(const uint8_t* p) noexcept {
   Ipv6Addr a;
   for (std::size_t i = 0; i < 16; ++i) a.bytes[i] = p[i];

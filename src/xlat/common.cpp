@@ -122,8 +122,7 @@ Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, u
   std::size_t quote = std::min<std::size_t>(offending.size(), kIcmp4ErrorMax - 28);
   uint8_t* o = out.buffer.data();
   auto total = static_cast<uint16_t>(28 + quote);
-  write_ipv4_header(o, 0, total, static_cast<uint16_t>(out.ipv4_id++), 0, 64, proto::kIcmp, *cfg.own_ipv4,
-                    parsed.src);
+  write_ipv4_header(o, 0, total, static_cast<uint16_t>(out.ipv4_id++), 0, 64, proto::kIcmp, *cfg.own_ipv4, parsed.src);
   uint8_t* ic = o + 20;
   ic[icmp::kType] = type;
   ic[icmp::kCode] = code;

@@ -48,8 +48,12 @@ Via map_64(const Config& cfg, const Ipv6Addr& a, Ipv4Addr& out) noexcept;
 bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept;
 bool rfc6791_v6(const Config& cfg, Output& out, Ipv6Addr& addr) noexcept;
 
-inline bool is_icmp4_error(uint8_t type) noexcept { return type == 3 || type == 11 || type == 12; }
-inline bool is_icmp6_error(uint8_t type) noexcept { return type < 128; }
+inline bool is_icmp4_error(uint8_t type) noexcept {
+  return type == 3 || type == 11 || type == 12;
+}
+inline bool is_icmp6_error(uint8_t type) noexcept {
+  return type < 128;
+}
 
 // May the translator answer this packet with an ICMP error (RFC 1812 4.3.2.7,
 // RFC 4443 2.4 e)? Not for ICMP errors, non-first fragments, or multicast.
@@ -66,7 +70,9 @@ Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, u
 Verdict icmp6_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
                     std::span<const uint8_t> offending, const net::Ipv6Packet& parsed) noexcept;
 
-inline Verdict drop(Drop d) noexcept { return Verdict{Outcome::kDropped, d}; }
+inline Verdict drop(Drop d) noexcept {
+  return Verdict{Outcome::kDropped, d};
+}
 
 inline void emit(Output& out, Family f, std::size_t offset, std::size_t len) noexcept {
   out.packets[out.count++] = Emitted{f, static_cast<uint32_t>(offset), static_cast<uint32_t>(len)};
@@ -82,8 +88,8 @@ inline uint32_t next_rand(Output& out) noexcept {
 
 // Options for a 4->6 pass.
 struct Opts46 {
-  bool hairpin = false;        // RFC 7757 4: source-role addresses via pool6 only
-  bool decrement_ttl = true;   // false for the second pass of a hairpin
+  bool hairpin = false;       // RFC 7757 4: source-role addresses via pool6 only
+  bool decrement_ttl = true;  // false for the second pass of a hairpin
   Offload offload{};
 };
 

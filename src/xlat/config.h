@@ -25,8 +25,8 @@ enum class HairpinMode : uint8_t {
 
 struct Config {
   // --- address mapping -----------------------------------------------------
-  std::optional<mapping::Pool6> pool6;       // RFC 6052 prefix (or low32 layout)
-  mapping::Eamt eamt;                        // RFC 7757, tried before pool6
+  std::optional<mapping::Pool6> pool6;          // RFC 6052 prefix (or low32 layout)
+  mapping::Eamt eamt;                           // RFC 7757, tried before pool6
   mapping::LpmTable<uint32_t, bool> denylist4;  // never translated via pool6
   HairpinMode hairpin = HairpinMode::kIntrinsic;
 

@@ -28,10 +28,10 @@ namespace edge46::xlat {
 enum class Family : uint8_t { kV4 = 4, kV6 = 6 };
 
 enum class Outcome : uint8_t {
-  kTranslated,   // packets[] are the translation (1..n fragments)
-  kHairpinned,   // translated twice, leaves on the ingress side
-  kIcmpError,    // packets[0] is a translator-generated ICMP error; reason says why
-  kDropped,      // nothing emitted; reason says why
+  kTranslated,  // packets[] are the translation (1..n fragments)
+  kHairpinned,  // translated twice, leaves on the ingress side
+  kIcmpError,   // packets[0] is a translator-generated ICMP error; reason says why
+  kDropped,     // nothing emitted; reason says why
 };
 
 struct Verdict {

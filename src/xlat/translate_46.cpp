@@ -31,7 +31,9 @@ bool has_unexpired_source_route(const Ipv4Packet& p) noexcept {
   return false;
 }
 
-uint8_t map_proto_46(uint8_t p) noexcept { return p == proto::kIcmp ? proto::kIcmp6 : p; }
+uint8_t map_proto_46(uint8_t p) noexcept {
+  return p == proto::kIcmp ? proto::kIcmp6 : p;
+}
 
 // Updates a TCP/UDP checksum for the pseudo-header address change.
 uint16_t l4_csum_46(uint16_t old, Ipv4Addr s4, Ipv4Addr d4, const Ipv6Addr& s6, const Ipv6Addr& d6,
@@ -46,11 +48,18 @@ bool map_pointer_46(uint8_t p4, uint32_t& p6) noexcept {
   switch (p4) {
     case 0: p6 = 0; return true;
     case 1: p6 = 1; return true;
-    case 2: case 3: p6 = 4; return true;
+    case 2:
+    case 3: p6 = 4; return true;
     case 8: p6 = 7; return true;
     case 9: p6 = 6; return true;
-    case 12: case 13: case 14: case 15: p6 = 8; return true;
-    case 16: case 17: case 18: case 19: p6 = 24; return true;
+    case 12:
+    case 13:
+    case 14:
+    case 15: p6 = 8; return true;
+    case 16:
+    case 17:
+    case 18:
+    case 19: p6 = 24; return true;
     default: return false;
   }
 }
@@ -66,15 +75,18 @@ bool map_icmp_error_46(const Config& cfg, const uint8_t* ic, const Ipv4Packet& i
   m = ErrorMap{1, 0, 0, false};
   if (type == 3) {
     switch (code) {
-      case 0: case 1: case 5: case 6: case 7: case 8: case 11: case 12:
-        m.code = 0;
-        return true;
+      case 0:
+      case 1:
+      case 5:
+      case 6:
+      case 7:
+      case 8:
+      case 11:
+      case 12: m.code = 0; return true;
       case 2:  // Protocol Unreachable -> Parameter Problem, pointer to Next Header
         m = ErrorMap{4, 1, 6, true};
         return true;
-      case 3:
-        m.code = 4;
-        return true;
+      case 3: m.code = 4; return true;
       case 4: {  // Fragmentation Needed -> Packet Too Big
         uint32_t mtu = load16(ic + 6);
         if (mtu == 0) {
@@ -89,11 +101,11 @@ bool map_icmp_error_46(const Config& cfg, const uint8_t* ic, const Ipv4Packet& i
         m = ErrorMap{2, 0, std::max<uint32_t>(1280, v6), true};
         return true;
       }
-      case 9: case 10: case 13: case 15:
-        m.code = 1;
-        return true;
-      default:
-        return false;  // 14 (host precedence violation) and unknown codes
+      case 9:
+      case 10:
+      case 13:
+      case 15: m.code = 1; return true;
+      default: return false;  // 14 (host precedence violation) and unknown codes
     }
   }
   if (type == 11) {
@@ -321,8 +333,7 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
   } else if (p.df) {
     if (whole_len > cfg.ipv6_mtu) {
       uint32_t mtu = cfg.ipv6_mtu - 20;
-      return answer ? icmp4_error(cfg, out, Drop::kFragNeeded, 3, 4, mtu & 0xffffu, whole, p)
-                    : drop(Drop::kFragNeeded);
+      return answer ? icmp4_error(cfg, out, Drop::kFragNeeded, 3, 4, mtu & 0xffffu, whole, p) : drop(Drop::kFragNeeded);
     }
   } else {
     limit = std::min(cfg.lowest_ipv6_mtu, cfg.ipv6_mtu);

@@ -10,7 +10,9 @@ namespace {
 
 using namespace net;
 
-uint8_t map_proto_64(uint8_t p) noexcept { return p == proto::kIcmp6 ? proto::kIcmp : p; }
+uint8_t map_proto_64(uint8_t p) noexcept {
+  return p == proto::kIcmp6 ? proto::kIcmp : p;
+}
 
 uint16_t l4_csum_64(uint16_t old, const Ipv6Addr& s6, const Ipv6Addr& d6, Ipv4Addr s4, Ipv4Addr d4,
                     bool partial = false) noexcept {
@@ -41,8 +43,8 @@ bool map_pointer_64(uint32_t p6, uint8_t& p4) noexcept {
 
 struct ErrorMap {
   uint8_t type, code;
-  uint32_t rest;     // ICMPv4 bytes 4-7 (without the RFC 4884 length)
-  bool extensions;   // RFC 4884 applies (Destination Unreachable, Time Exceeded)
+  uint32_t rest;    // ICMPv4 bytes 4-7 (without the RFC 4884 length)
+  bool extensions;  // RFC 4884 applies (Destination Unreachable, Time Exceeded)
 };
 
 bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexcept {
@@ -50,7 +52,9 @@ bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexce
   switch (type) {
     case 1:
       switch (code) {
-        case 0: case 2: case 3: m = ErrorMap{3, 1, 0, true}; return true;
+        case 0:
+        case 2:
+        case 3: m = ErrorMap{3, 1, 0, true}; return true;
         case 1: m = ErrorMap{3, 10, 0, true}; return true;
         case 4: m = ErrorMap{3, 3, 0, true}; return true;
         default: return false;
@@ -61,9 +65,7 @@ bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexce
       m = ErrorMap{3, 4, std::min<uint32_t>(v4, 0xffff), false};
       return true;
     }
-    case 3:
-      m = ErrorMap{11, code, 0, true};
-      return true;
+    case 3: m = ErrorMap{11, code, 0, true}; return true;
     case 4:
       if (code == 0) {
         uint8_t p4 = 0;
@@ -76,8 +78,7 @@ bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexce
         return true;
       }
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
@@ -97,8 +98,8 @@ void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Output& out, uint16_t
 // Translates the packet quoted in an ICMPv6 error into o. Returns bytes
 // written (0 with `why` on failure); reports whether its source went through
 // pool6 into an EAM-covered IPv4 address (intrinsic hairpin condition B).
-uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t quoted_len, uint8_t* o,
-                            bool& hairpin, Drop& why) noexcept {
+uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t quoted_len, uint8_t* o, bool& hairpin,
+                            Drop& why) noexcept {
   Ipv4Addr s4, d4;
   Via vs = map_64(cfg, in.src, s4);
   if (vs == Via::kNone || map_64(cfg, in.dst, d4) == Via::kNone) {
@@ -142,8 +143,7 @@ uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t qu
   return 20 + copy;
 }
 
-Verdict finish_hairpin(const Config& cfg, const uint8_t* v4, uint32_t len, Output& out,
-                       Offload offload = {}) noexcept {
+Verdict finish_hairpin(const Config& cfg, const uint8_t* v4, uint32_t len, Output& out, Offload offload = {}) noexcept {
   Verdict v = translate_46_impl(cfg, {v4, len}, out, Opts46{true, false, offload});
   if (v.outcome == Outcome::kTranslated) v.outcome = Outcome::kHairpinned;
   return v;
@@ -205,8 +205,8 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
 
   const uint8_t tos = cfg.override_tos ? cfg.tos : p.traffic_class;
   const uint16_t id = p.has_frag ? static_cast<uint16_t>(p.frag_id) : static_cast<uint16_t>(out.ipv4_id++);
-  write_ipv4_header(o, tos, static_cast<uint16_t>(total), id, 0, static_cast<uint8_t>(p.hop_limit - 1),
-                    proto::kIcmp, s4, d4);
+  write_ipv4_header(o, tos, static_cast<uint16_t>(total), id, 0, static_cast<uint8_t>(p.hop_limit - 1), proto::kIcmp,
+                    s4, d4);
   uint8_t* ic4 = o + 20;
   ic4[icmp::kType] = m.type;
   ic4[icmp::kCode] = m.code;
