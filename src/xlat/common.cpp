@@ -15,19 +15,20 @@ Via map_46(const Config& cfg, Ipv4Addr a, bool eam_allowed, bool lenient, Ipv6Ad
     }
   }
   if (!cfg.pool6) return Via::kNone;
-  if (!lenient && (ipv4_reserved(a) || cfg.denylist4.lookup(a.value) != nullptr)) return Via::kNone;
+  if (!lenient && (ipv4_reserved(a) || cfg.denylist4.lookup(a.value) != nullptr)) return Via::kDenied;
   out = mapping::embed(*cfg.pool6, a);
   return Via::kPool6;
 }
 
-Via map_64(const Config& cfg, const Ipv6Addr& a, Ipv4Addr& out) noexcept {
+Via map_64(const Config& cfg, const Ipv6Addr& a, bool lenient, Ipv4Addr& out) noexcept {
   if (auto v4 = cfg.eamt.to_v4(a)) {
     out = *v4;
     return Via::kEam;
   }
   if (!cfg.pool6) return Via::kNone;
   auto v4 = mapping::extract(*cfg.pool6, a);
-  if (!v4 || ipv4_reserved(*v4) || cfg.denylist4.lookup(v4->value) != nullptr) return Via::kNone;
+  if (!v4) return Via::kNone;
+  if (!lenient && (ipv4_reserved(*v4) || cfg.denylist4.lookup(v4->value) != nullptr)) return Via::kDenied;
   out = *v4;
   return Via::kPool6;
 }

@@ -18,7 +18,19 @@ using net::Ipv4Addr;
 using net::Ipv6Addr;
 
 // How an address was mapped.
-enum class Via : uint8_t { kNone, kEam, kPool6 };
+enum class Via : uint8_t {
+  kNone,    // no EAM and no pool6
+  kDenied,  // would go through pool6 but is denylisted or reserved
+  kEam,
+  kPool6,
+};
+inline bool mapped(Via v) noexcept {
+  return v == Via::kEam || v == Via::kPool6;
+}
+// The drop reason for an unmapped address.
+inline Drop unmapped_reason(Via v, Drop no_mapping) noexcept {
+  return v == Via::kDenied ? Drop::kDenylisted : no_mapping;
+}
 
 // Output buffer regions. Emitted packets are packed from offset 0; the
 // staging area holds a whole translated packet before it is fragmented, and
@@ -41,8 +53,8 @@ bool ipv4_reserved(Ipv4Addr a) noexcept;
 // 4->6 address mapping: EAMT (when eam_allowed) then pool6. A denylisted or
 // reserved address is refused unless `lenient` (an ICMP error's source).
 Via map_46(const Config& cfg, Ipv4Addr a, bool eam_allowed, bool lenient, Ipv6Addr& out) noexcept;
-// 6->4: EAMT then pool6.
-Via map_64(const Config& cfg, const Ipv6Addr& a, Ipv4Addr& out) noexcept;
+// 6->4: EAMT then pool6, with the same denylist rule.
+Via map_64(const Config& cfg, const Ipv6Addr& a, bool lenient, Ipv4Addr& out) noexcept;
 
 // RFC 6791 sources.
 bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept;

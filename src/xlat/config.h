@@ -18,9 +18,14 @@ namespace edge46::xlat {
 
 // RFC 7757 section 4.
 enum class HairpinMode : uint8_t {
-  kOff,        // never hairpin
-  kSimple,     // hairpin when the IPv4 destination is covered by an EAM
-  kIntrinsic,  // as simple, also when the IPv4 source is (RFC 7757 4.2, Jool's default)
+  kOff,  // never hairpin
+  // 4.2.1: every 4->6 translation applies the hairpin address rule (source
+  // via pool6); packets U-turn through the IPv4 routing, not in here.
+  kSimple,
+  // 4.2.2 (Jool's default): a 6->4 packet whose pool6 destination (or, in an
+  // ICMP error, whose quoted pool6 source) lands in an EAM's IPv4 prefix is
+  // translated straight back to IPv6 with the hairpin rule.
+  kIntrinsic,
 };
 
 struct Config {

@@ -128,7 +128,7 @@ uint32_t translate_inner_46(const Config& cfg, const Ipv4Packet& in, uint32_t qu
                             Drop& why) noexcept {
   Ipv6Addr s6, d6;
   // The quoted packet travelled the other way: its source is the IPv6 node.
-  if (map_46(cfg, in.src, true, true, s6) == Via::kNone || map_46(cfg, in.dst, !hairpin, true, d6) == Via::kNone) {
+  if (!mapped(map_46(cfg, in.src, true, true, s6)) || !mapped(map_46(cfg, in.dst, !hairpin, true, d6))) {
     why = Drop::kInnerNoMapping;
     return 0;
   }
@@ -193,9 +193,11 @@ Verdict icmp_error_46(const Config& cfg, const Ipv4Packet& p, Output& out, Opts4
   // Outer addresses. In a hairpin, the source goes through pool6 unless it is
   // the quoted packet's destination (RFC 7757 4).
   Ipv6Addr s6, d6;
-  if (map_46(cfg, p.dst, true, false, d6) == Via::kNone) return drop(Drop::kNoMappingDst);
+  // Both addresses of an ICMP error skip the denylist (as Jool does): the
+  // error concerns traffic that was translated.
+  if (!mapped(map_46(cfg, p.dst, true, true, d6))) return drop(Drop::kNoMappingDst);
   bool src_eam = !(opts.hairpin && p.src == inner.dst);
-  if (map_46(cfg, p.src, src_eam, true, s6) == Via::kNone && !rfc6791_v6(cfg, out, s6)) {
+  if (!mapped(map_46(cfg, p.src, src_eam, true, s6)) && !rfc6791_v6(cfg, out, s6)) {
     return drop(Drop::kNoMappingSrc);
   }
   if (opts.decrement_ttl && p.ttl <= 1) return drop(Drop::kTtlExceeded);  // never answer an error
@@ -287,8 +289,10 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
   }
 
   Ipv6Addr s6, d6;
-  if (map_46(cfg, p.dst, true, false, d6) == Via::kNone) return drop(Drop::kNoMappingDst);
-  if (map_46(cfg, p.src, !opts.hairpin, false, s6) == Via::kNone) return drop(Drop::kNoMappingSrc);
+  if (Via v = map_46(cfg, p.dst, true, false, d6); !mapped(v)) return drop(unmapped_reason(v, Drop::kNoMappingDst));
+  if (Via v = map_46(cfg, p.src, !opts.hairpin, false, s6); !mapped(v)) {
+    return drop(unmapped_reason(v, Drop::kNoMappingSrc));
+  }
 
   if (opts.decrement_ttl && p.ttl <= 1) {
     return answer ? icmp4_error(cfg, out, Drop::kTtlExceeded, 11, 0, 0, whole, p) : drop(Drop::kTtlExceeded);

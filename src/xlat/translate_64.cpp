@@ -101,8 +101,8 @@ void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Output& out, uint16_t
 uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t quoted_len, uint8_t* o, bool& hairpin,
                             Drop& why) noexcept {
   Ipv4Addr s4, d4;
-  Via vs = map_64(cfg, in.src, s4);
-  if (vs == Via::kNone || map_64(cfg, in.dst, d4) == Via::kNone) {
+  Via vs = map_64(cfg, in.src, true, s4);
+  if (!mapped(vs) || !mapped(map_64(cfg, in.dst, true, d4))) {
     why = Drop::kInnerNoMapping;
     return 0;
   }
@@ -143,6 +143,34 @@ uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t qu
   return 20 + copy;
 }
 
+// Splits the staged IPv4 packet (20-byte header, payload) into fragments of
+// at most `mtu` bytes (RFC 791), packed into the emit region. Only for
+// packets that leave with DF clear and no Fragment header (<= 1260 bytes, so
+// only over an IPv4 link MTU below that).
+Verdict fragment_4(const uint8_t* staged, uint32_t len, uint32_t mtu, Output& out) noexcept {
+  const uint32_t chunk = (mtu - 20) & ~7u;
+  const uint32_t payload = len - 20;
+  if (chunk == 0) return drop(Drop::kPacketTooBig);
+  const uint32_t pieces = (payload + chunk - 1) / chunk;
+  if (pieces > Output::kMaxPackets) return drop(Drop::kTooManyFragments);
+  std::size_t at = 0;
+  for (uint32_t i = 0; i < pieces; ++i) {
+    const uint32_t off = i * chunk;
+    const uint32_t n = std::min(chunk, payload - off);
+    const bool mf = i + 1 < pieces;
+    uint8_t* o = out.buffer.data() + at;
+    std::memcpy(o, staged, 20);
+    store16(o + ipv4::kTotalLength, static_cast<uint16_t>(20 + n));
+    store16(o + ipv4::kFlagsFragOff, static_cast<uint16_t>((off / 8) | (mf ? ipv4::kFlagMf : 0)));
+    store16(o + ipv4::kChecksum, 0);
+    store16(o + ipv4::kChecksum, ipv4_header_checksum(o, 20));
+    std::memcpy(o + 20, staged + 20 + off, n);
+    emit(out, Family::kV4, at, 20 + n);
+    at += 20 + n;
+  }
+  return Verdict{Outcome::kTranslated, Drop::kNone};
+}
+
 Verdict finish_hairpin(const Config& cfg, const uint8_t* v4, uint32_t len, Output& out, Offload offload = {}) noexcept {
   Verdict v = translate_46_impl(cfg, {v4, len}, out, Opts46{true, false, offload});
   if (v.outcome == Outcome::kTranslated) v.outcome = Outcome::kHairpinned;
@@ -174,8 +202,8 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
   }
 
   Ipv4Addr s4, d4;
-  if (map_64(cfg, p.dst, d4) == Via::kNone) return drop(Drop::kNoMappingDst);
-  if (map_64(cfg, p.src, s4) == Via::kNone && !rfc6791_v4(cfg, out, s4)) return drop(Drop::kNoMappingSrc);
+  if (!mapped(map_64(cfg, p.dst, true, d4))) return drop(Drop::kNoMappingDst);
+  if (!mapped(map_64(cfg, p.src, true, s4)) && !rfc6791_v4(cfg, out, s4)) return drop(Drop::kNoMappingSrc);
   if (p.hop_limit <= 1) return drop(Drop::kTtlExceeded);  // never answer an error
 
   bool hairpin = false;
@@ -239,9 +267,9 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   }
 
   Ipv4Addr s4, d4;
-  const Via vd = map_64(cfg, p.dst, d4);
-  if (vd == Via::kNone) return drop(Drop::kNoMappingDst);
-  if (map_64(cfg, p.src, s4) == Via::kNone) return drop(Drop::kNoMappingSrc);
+  const Via vd = map_64(cfg, p.dst, false, d4);
+  if (!mapped(vd)) return drop(unmapped_reason(vd, Drop::kNoMappingDst));
+  if (Via v = map_64(cfg, p.src, false, s4); !mapped(v)) return drop(unmapped_reason(v, Drop::kNoMappingSrc));
 
   if (p.ext_after_frag) return icmp6_error(cfg, out, Drop::kExtHeaderAfterFragment, 1, 1, 0, whole, p);
   if (p.segments_left_offset != 0) {
@@ -271,15 +299,22 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   }
 
   const uint32_t ipv4_len = 20 + l4_len;
-  if (!hairpin && !offload.gso && ipv4_len > cfg.ipv4_mtu) {
-    uint32_t mtu = std::max<uint32_t>(1280, cfg.ipv4_mtu + 20);
-    return icmp6_error(cfg, out, Drop::kPacketTooBig, 2, 0, mtu, whole, p);
-  }
   if (ipv4_len > 65535) return drop(Drop::kBadPayloadLength);
-
-  uint8_t* o = out.buffer.data() + (hairpin ? kHairpinOffset : 0);
   uint16_t id = 0, ff = 0;
   ipv4_id_flags(p, ipv4_len, out, id, ff);
+  // RFC 7915 5.1: too big for the IPv4 link. A DF packet or an IPv6 fragment
+  // gets Packet Too Big (MTU + 20, as Jool); a DF-clear whole packet (<= 1260
+  // bytes, so only over a small IPv4 MTU) is fragmented here.
+  bool split = false;
+  if (!hairpin && !offload.gso && ipv4_len > cfg.ipv4_mtu) {
+    if ((ff & ipv4::kFlagDf) != 0 || p.has_frag) {
+      uint32_t mtu = std::max<uint32_t>(1280, cfg.ipv4_mtu + 20);
+      return icmp6_error(cfg, out, Drop::kPacketTooBig, 2, 0, mtu, whole, p);
+    }
+    split = true;
+  }
+
+  uint8_t* o = out.buffer.data() + (hairpin ? kHairpinOffset : split ? kStagingOffset : 0);
   const uint8_t tos = cfg.override_tos ? cfg.tos : p.traffic_class;
   write_ipv4_header(o, tos, static_cast<uint16_t>(ipv4_len), id, ff, static_cast<uint8_t>(p.hop_limit - 1),
                     map_proto_64(p.protocol), s4, d4);
@@ -301,6 +336,7 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
     }
   }
   if (hairpin) return finish_hairpin(cfg, o, ipv4_len, out, offload);
+  if (split) return fragment_4(o, ipv4_len, cfg.ipv4_mtu, out);
   emit(out, Family::kV4, 0, ipv4_len);
   return Verdict{Outcome::kTranslated, Drop::kNone};
 }
