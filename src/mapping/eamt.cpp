@@ -37,31 +37,4 @@ void Eamt::rebuild() {
   }
 }
 
-std::optional<net::Ipv6Addr> Eamt::to_v6(net::Ipv4Addr a, const Eam** used) const noexcept {
-  const Eam* e = by_v4_.lookup(a.value);
-  if (e == nullptr) return std::nullopt;
-  if (used != nullptr) *used = e;
-  unsigned suffix_bits = 32u - e->v4.len;
-  net::u128 v6 = e->v6.addr.to_u128();
-  if (suffix_bits != 0) {
-    net::u128 suffix = a.value & ~net::mask4(e->v4.len);
-    v6 |= suffix << (128u - e->v6.len - suffix_bits);
-  }
-  return net::Ipv6Addr::from_u128(v6);
-}
-
-std::optional<net::Ipv4Addr> Eamt::to_v4(const net::Ipv6Addr& a, const Eam** used) const noexcept {
-  net::u128 v = a.to_u128();
-  const Eam* e = by_v6_.lookup(v);
-  if (e == nullptr) return std::nullopt;
-  if (used != nullptr) *used = e;
-  unsigned suffix_bits = 32u - e->v4.len;
-  uint32_t v4 = e->v4.addr.value;
-  if (suffix_bits != 0) {
-    auto suffix = static_cast<uint32_t>(v >> (128u - e->v6.len - suffix_bits));
-    v4 |= suffix & ~net::mask4(e->v4.len);
-  }
-  return net::Ipv4Addr{v4};
-}
-
 }  // namespace edge46::mapping

@@ -51,7 +51,7 @@ class LpmTable {
         return;
       }
     }
-    entries_.push_back(Entry{prefix, static_cast<uint8_t>(len), std::move(v)});
+    entries_.push_back(Entry{prefix, KeyTraits<Key>::mask(len), static_cast<uint8_t>(len), std::move(v)});
     rebuild();
   }
 
@@ -69,7 +69,7 @@ class LpmTable {
   const Value* lookup(Key key) const noexcept {
     if (buckets_.empty()) {
       for (const auto& e : entries_) {
-        if ((key & KeyTraits<Key>::mask(e.len)) == e.prefix) return &e.value;
+        if ((key & e.mask) == e.prefix) return &e.value;
       }
       return nullptr;
     }
@@ -82,6 +82,7 @@ class LpmTable {
 
   struct Entry {
     Key prefix;
+    Key mask;  // precomputed from len
     uint8_t len;
     Value value;
   };

@@ -16,46 +16,6 @@ std::string_view validate_pool6(const Pool6& p) noexcept {
   return {};
 }
 
-net::Ipv6Addr embed(const Pool6& pool, net::Ipv4Addr v4) noexcept {
-  net::Ipv6Addr out = pool.prefix.addr;
-  const uint8_t b[4] = {static_cast<uint8_t>(v4.value >> 24), static_cast<uint8_t>(v4.value >> 16),
-                        static_cast<uint8_t>(v4.value >> 8), static_cast<uint8_t>(v4.value)};
-  auto& o = out.bytes;
-  if (pool.layout == Pool6Layout::kLow32) {
-    o[12] = b[0], o[13] = b[1], o[14] = b[2], o[15] = b[3];
-    return out;
-  }
-  switch (pool.prefix.len) {
-    case 32: o[4] = b[0], o[5] = b[1], o[6] = b[2], o[7] = b[3]; break;
-    case 40: o[5] = b[0], o[6] = b[1], o[7] = b[2], o[9] = b[3]; break;
-    case 48: o[6] = b[0], o[7] = b[1], o[9] = b[2], o[10] = b[3]; break;
-    case 56: o[7] = b[0], o[9] = b[1], o[10] = b[2], o[11] = b[3]; break;
-    case 64: o[9] = b[0], o[10] = b[1], o[11] = b[2], o[12] = b[3]; break;
-    default: o[12] = b[0], o[13] = b[1], o[14] = b[2], o[15] = b[3]; break;  // 96
-  }
-  if (pool.prefix.len < 96) o[8] = 0;  // u-octet
-  return out;
-}
-
-std::optional<net::Ipv4Addr> extract(const Pool6& pool, const net::Ipv6Addr& v6) noexcept {
-  if (!pool.prefix.contains(v6)) return std::nullopt;
-  const auto& a = v6.bytes;
-  uint8_t b0, b1, b2, b3;
-  if (pool.layout == Pool6Layout::kLow32) {
-    b0 = a[12], b1 = a[13], b2 = a[14], b3 = a[15];
-  } else {
-    switch (pool.prefix.len) {
-      case 32: b0 = a[4], b1 = a[5], b2 = a[6], b3 = a[7]; break;
-      case 40: b0 = a[5], b1 = a[6], b2 = a[7], b3 = a[9]; break;
-      case 48: b0 = a[6], b1 = a[7], b2 = a[9], b3 = a[10]; break;
-      case 56: b0 = a[7], b1 = a[9], b2 = a[10], b3 = a[11]; break;
-      case 64: b0 = a[9], b1 = a[10], b2 = a[11], b3 = a[12]; break;
-      default: b0 = a[12], b1 = a[13], b2 = a[14], b3 = a[15]; break;
-    }
-  }
-  return net::Ipv4Addr{(uint32_t{b0} << 24) | (uint32_t{b1} << 16) | (uint32_t{b2} << 8) | b3};
-}
-
 std::string_view layout_name(Pool6Layout l) noexcept {
   return l == Pool6Layout::kLow32 ? "low32" : "rfc6052";
 }

@@ -17,6 +17,7 @@ Drop parse_ipv4_common(std::span<const uint8_t> in, Ipv4Packet& out) noexcept {
   if (ihl > in.size()) return Drop::kTruncated;
   out.hdr = p;
   out.ihl = ihl;
+  out.avail = 0;
   out.total_length = load16(p + ipv4::kTotalLength);
   if (out.total_length < ihl) return Drop::kBadTotalLength;
   out.tos = p[ipv4::kTos];
@@ -105,6 +106,16 @@ Drop parse_ipv6_common(std::span<const uint8_t> in, Ipv6Packet& out) noexcept {
   out.hop_limit = p[ipv6::kHopLimit];
   out.src = read_ipv6(p + ipv6::kSrc);
   out.dst = read_ipv6(p + ipv6::kDst);
+  out.avail = 0;
+  out.protocol = 0;
+  out.l4_offset = 0;
+  out.has_frag = false;
+  out.frag_header_offset = 0;
+  out.frag_id = 0;
+  out.frag_offset = 0;
+  out.mf = false;
+  out.segments_left_offset = 0;
+  out.ext_after_frag = false;
   return Drop::kNone;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "core/drop_reason.h"
@@ -53,24 +54,24 @@ inline void write_ipv4(uint8_t* p, Ipv4Addr a) noexcept {
 }
 inline Ipv6Addr read_ipv6(const uint8_t* p) noexcept {
   Ipv6Addr a;
-  for (std::size_t i = 0; i < 16; ++i) a.bytes[i] = p[i];
+  std::memcpy(a.bytes.data(), p, 16);
   return a;
 }
 inline void write_ipv6(uint8_t* p, const Ipv6Addr& a) noexcept {
-  for (std::size_t i = 0; i < 16; ++i) p[i] = a.bytes[i];
+  std::memcpy(p, a.bytes.data(), 16);
 }
 
 // A parsed IPv4 packet. For a packet quoted inside an ICMP error (inner), the
 // bytes may stop before total_length says; `avail` tells how many are there.
 struct Ipv4Packet {
-  const uint8_t* hdr = nullptr;
-  uint32_t ihl = 0;           // header length in bytes
-  uint32_t total_length = 0;  // field value
-  uint32_t avail = 0;         // bytes present from hdr (<= total_length for outer packets)
-  uint8_t tos = 0, ttl = 0, protocol = 0;
-  uint16_t id = 0;
-  bool df = false, mf = false;
-  uint32_t frag_offset = 0;  // bytes
+  const uint8_t* hdr;
+  uint32_t ihl;           // header length in bytes
+  uint32_t total_length;  // field value
+  uint32_t avail;         // bytes present from hdr (<= total_length for outer packets)
+  uint8_t tos, ttl, protocol;
+  uint16_t id;
+  bool df, mf;
+  uint32_t frag_offset;  // bytes
   Ipv4Addr src, dst;
 
   bool is_fragment() const noexcept { return mf || frag_offset != 0; }
@@ -87,29 +88,29 @@ core::Drop parse_ipv4(std::span<const uint8_t> in, Ipv4Packet& out, bool verify_
 core::Drop parse_ipv4_inner(std::span<const uint8_t> in, Ipv4Packet& out) noexcept;
 
 struct Ipv6Packet {
-  const uint8_t* hdr = nullptr;
-  uint32_t payload_length = 0;  // field value
-  uint32_t avail = 0;           // bytes present from hdr
-  uint8_t hop_limit = 0;
-  uint8_t traffic_class = 0;
-  uint32_t flow_label = 0;
+  const uint8_t* hdr;
+  uint32_t payload_length;  // field value
+  uint32_t avail;           // bytes present from hdr
+  uint8_t hop_limit;
+  uint8_t traffic_class;
+  uint32_t flow_label;
   Ipv6Addr src, dst;
   // Upper layer: the protocol after the extension headers (or after the
   // Fragment header of a non-first fragment, whose payload is opaque).
-  uint8_t protocol = 0;
-  uint32_t l4_offset = 0;  // from hdr
+  uint8_t protocol;
+  uint32_t l4_offset;  // from hdr
   // Fragment header, if any.
-  bool has_frag = false;
-  uint32_t frag_header_offset = 0;
-  uint32_t frag_id = 0;
-  uint32_t frag_offset = 0;  // bytes
-  bool mf = false;
+  bool has_frag;
+  uint32_t frag_header_offset;
+  uint32_t frag_id;
+  uint32_t frag_offset;  // bytes
+  bool mf;
   // Offset of the Segments Left byte of a Routing header with Segments Left
   // != 0 (RFC 7915 5.1), else 0.
-  uint32_t segments_left_offset = 0;
+  uint32_t segments_left_offset;
   // An extension header follows the Fragment header (RFC 7915 5.1 cases
   // that Jool answers with ICMPv6 1/1).
-  bool ext_after_frag = false;
+  bool ext_after_frag;
 
   bool is_fragment() const noexcept { return has_frag && (mf || frag_offset != 0); }
   const uint8_t* l4() const noexcept { return hdr + l4_offset; }

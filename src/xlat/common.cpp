@@ -2,37 +2,6 @@
 
 namespace edge46::xlat::detail {
 
-bool ipv4_reserved(Ipv4Addr a) noexcept {
-  uint32_t v = a.value;
-  return (v >> 24) == 0 || (v >> 24) == 127 || (v >> 16) == 0xa9fe || (v >> 28) == 0xe || v == 0xffffffffu;
-}
-
-Via map_46(const Config& cfg, Ipv4Addr a, bool eam_allowed, bool lenient, Ipv6Addr& out) noexcept {
-  if (eam_allowed) {
-    if (auto v6 = cfg.eamt.to_v6(a)) {
-      out = *v6;
-      return Via::kEam;
-    }
-  }
-  if (!cfg.pool6) return Via::kNone;
-  if (!lenient && (ipv4_reserved(a) || cfg.denylist4.lookup(a.value) != nullptr)) return Via::kDenied;
-  out = mapping::embed(*cfg.pool6, a);
-  return Via::kPool6;
-}
-
-Via map_64(const Config& cfg, const Ipv6Addr& a, bool lenient, Ipv4Addr& out) noexcept {
-  if (auto v4 = cfg.eamt.to_v4(a)) {
-    out = *v4;
-    return Via::kEam;
-  }
-  if (!cfg.pool6) return Via::kNone;
-  auto v4 = mapping::extract(*cfg.pool6, a);
-  if (!v4) return Via::kNone;
-  if (!lenient && (ipv4_reserved(*v4) || cfg.denylist4.lookup(v4->value) != nullptr)) return Via::kDenied;
-  out = *v4;
-  return Via::kPool6;
-}
-
 bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept {
   if (cfg.rfc6791v4) {
     const auto& p = *cfg.rfc6791v4;

@@ -48,13 +48,43 @@ inline constexpr uint32_t kIcmp6ErrorMax = 1280;
 
 // Reserved IPv4 ranges never reached through pool6 (0/8, 127/8, 169.254/16,
 // 224/4 and 255.255.255.255, as Jool).
-bool ipv4_reserved(Ipv4Addr a) noexcept;
 
+// The address mappings are inline: they run twice per packet.
 // 4->6 address mapping: EAMT (when eam_allowed) then pool6. A denylisted or
 // reserved address is refused unless `lenient` (an ICMP error's source).
-Via map_46(const Config& cfg, Ipv4Addr a, bool eam_allowed, bool lenient, Ipv6Addr& out) noexcept;
 // 6->4: EAMT then pool6, with the same denylist rule.
-Via map_64(const Config& cfg, const Ipv6Addr& a, bool lenient, Ipv4Addr& out) noexcept;
+inline bool ipv4_reserved(Ipv4Addr a) noexcept {
+  uint32_t v = a.value;
+  return (v >> 24) == 0 || (v >> 24) == 127 || (v >> 16) == 0xa9fe || (v >> 28) == 0xe || v == 0xffffffffu;
+}
+
+inline Via map_46(const Config& cfg, Ipv4Addr a, bool eam_allowed, bool lenient, Ipv6Addr& out) noexcept {
+  if (eam_allowed) {
+    if (auto v6 = cfg.eamt.to_v6(a)) {
+      out = *v6;
+      return Via::kEam;
+    }
+  }
+  if (!cfg.pool6) return Via::kNone;
+  if (!lenient && (ipv4_reserved(a) || (!cfg.denylist4.empty() && cfg.denylist4.lookup(a.value) != nullptr)))
+    return Via::kDenied;
+  out = mapping::embed(*cfg.pool6, a);
+  return Via::kPool6;
+}
+
+inline Via map_64(const Config& cfg, const Ipv6Addr& a, bool lenient, Ipv4Addr& out) noexcept {
+  if (auto v4 = cfg.eamt.to_v4(a)) {
+    out = *v4;
+    return Via::kEam;
+  }
+  if (!cfg.pool6) return Via::kNone;
+  auto v4 = mapping::extract(*cfg.pool6, a);
+  if (!v4) return Via::kNone;
+  if (!lenient && (ipv4_reserved(*v4) || (!cfg.denylist4.empty() && cfg.denylist4.lookup(v4->value) != nullptr)))
+    return Via::kDenied;
+  out = *v4;
+  return Via::kPool6;
+}
 
 // RFC 6791 sources.
 bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept;
