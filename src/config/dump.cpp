@@ -1,0 +1,199 @@
+// Printing a loaded configuration (`config show`) and comparing two.
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "config/loader.h"
+
+namespace edge46::config {
+
+namespace {
+
+// A TOML basic string.
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+const char* hairpin_name(xlat::HairpinMode m) {
+  switch (m) {
+    case xlat::HairpinMode::kOff: return "off";
+    case xlat::HairpinMode::kSimple: return "simple";
+    case xlat::HairpinMode::kIntrinsic: return "intrinsic";
+  }
+  return "intrinsic";
+}
+
+const char* tf(bool b) {
+  return b ? "true" : "false";
+}
+
+std::vector<net::Ipv4Prefix> denylist(const xlat::Config& c) {
+  std::vector<net::Ipv4Prefix> v;
+  for (const auto& e : c.denylist4.entries()) {
+    v.push_back(net::Ipv4Prefix{net::Ipv4Addr{e.prefix}, e.len});
+  }
+  std::sort(v.begin(), v.end(), [](const net::Ipv4Prefix& a, const net::Ipv4Prefix& b) {
+    return a.addr.value != b.addr.value ? a.addr.value < b.addr.value : a.len < b.len;
+  });
+  return v;
+}
+
+}  // namespace
+
+std::string dump_toml(const Settings& s) {
+  const auto& d = s.daemon;
+  const auto& c = s.xlat;
+  std::ostringstream o;
+  o << "# edge46 configuration" << (s.source.empty() ? "" : " (loaded from " + quote(s.source) + ")") << "\n";
+  o << "[daemon]\n";
+  o << "role = " << quote(d.role) << "\n";
+  o << "workers = " << d.workers << "\n";
+  o << "tun = " << quote(d.tun) << "\n";
+  o << "tun-multiqueue = " << tf(d.tun_multiqueue) << "\n";
+  o << "tun-offload = " << tf(d.tun_offload) << "\n";
+  o << "control-socket = " << quote(d.control_socket) << "\n";
+  o << "log-level = " << quote(d.log_level) << "\n";
+
+  o << "\n[translator]\n";
+  if (c.pool6) {
+    if (c.pool6->layout == mapping::Pool6Layout::kRfc6052) {
+      o << "pool6 = " << quote(net::to_string(c.pool6->prefix)) << "\n";
+    } else {
+      o << "pool6 = { prefix = " << quote(net::to_string(c.pool6->prefix))
+        << ", layout = " << quote(mapping::layout_name(c.pool6->layout)) << " }\n";
+    }
+  } else {
+    o << "# pool6 unset\n";
+  }
+  o << "eam-hairpin-mode = " << quote(hairpin_name(c.hairpin)) << "\n";
+  o << "denylist4 = [";
+  bool first = true;
+  for (const auto& p : denylist(c)) {
+    o << (first ? "" : ", ") << quote(net::to_string(p));
+    first = false;
+  }
+  o << "]\n";
+  if (c.rfc6791v4) {
+    o << "rfc6791v4-prefix = " << quote(net::to_string(*c.rfc6791v4)) << "\n";
+  } else {
+    o << "# rfc6791v4-prefix unset: ipv4-address is used\n";
+  }
+  if (c.rfc6791v6) {
+    o << "rfc6791v6-prefix = " << quote(net::to_string(*c.rfc6791v6)) << "\n";
+  } else {
+    o << "# rfc6791v6-prefix unset: ipv6-address is used\n";
+  }
+  o << "randomize-rfc6791-addresses = " << tf(c.randomize_rfc6791) << "\n";
+  if (c.own_ipv4) {
+    o << "ipv4-address = " << quote(net::to_string(*c.own_ipv4)) << "\n";
+  } else {
+    o << "# ipv4-address unset\n";
+  }
+  if (c.own_ipv6) {
+    o << "ipv6-address = " << quote(net::to_string(*c.own_ipv6)) << "\n";
+  } else {
+    o << "# ipv6-address unset\n";
+  }
+  o << "lowest-ipv6-mtu = " << c.lowest_ipv6_mtu << "\n";
+  o << "ipv4-mtu = " << c.ipv4_mtu << "\n";
+  o << "ipv6-mtu = " << c.ipv6_mtu << "\n";
+  o << "mtu-plateaus = [";
+  for (std::size_t i = 0; i < c.mtu_plateaus.size(); ++i) {
+    o << (i ? ", " : "") << c.mtu_plateaus[i];
+  }
+  o << "]\n";
+  o << "zeroize-traffic-class = " << tf(c.zeroize_traffic_class) << "\n";
+  o << "override-tos = " << tf(c.override_tos) << "\n";
+  o << "tos = " << unsigned{c.tos} << "\n";
+  o << "amend-udp-checksum-zero = " << tf(c.amend_udp_checksum_zero) << "\n";
+
+  for (const auto& e : c.eamt.entries()) {
+    o << "\n[[eamt]]\nipv6 = " << quote(net::to_string(e.v6)) << "\nipv4 = " << quote(net::to_string(e.v4)) << "\n";
+  }
+
+  o << "\n[siit-dc]\n";
+  o << "ingress-filter = " << tf(s.siit_dc.ingress_filter) << "\n";
+  o << "drop-own-service-sources = " << tf(s.siit_dc.drop_own_service_sources) << "\n";
+  return o.str();
+}
+
+nlohmann::json to_json(const Settings& s) {
+  using nlohmann::json;
+  const auto& d = s.daemon;
+  const auto& c = s.xlat;
+  json j;
+  j["source"] = s.source;
+  j["daemon"] = {{"role", d.role},
+                 {"workers", d.workers},
+                 {"tun", d.tun},
+                 {"tun-multiqueue", d.tun_multiqueue},
+                 {"tun-offload", d.tun_offload},
+                 {"control-socket", d.control_socket},
+                 {"log-level", d.log_level}};
+  json t;
+  if (c.pool6) {
+    t["pool6"] = {{"prefix", net::to_string(c.pool6->prefix)},
+                  {"layout", std::string(mapping::layout_name(c.pool6->layout))}};
+  } else {
+    t["pool6"] = nullptr;
+  }
+  t["eam-hairpin-mode"] = hairpin_name(c.hairpin);
+  t["denylist4"] = json::array();
+  for (const auto& p : denylist(c)) {
+    t["denylist4"].push_back(net::to_string(p));
+  }
+  t["rfc6791v4-prefix"] = c.rfc6791v4 ? json(net::to_string(*c.rfc6791v4)) : json(nullptr);
+  t["rfc6791v6-prefix"] = c.rfc6791v6 ? json(net::to_string(*c.rfc6791v6)) : json(nullptr);
+  t["randomize-rfc6791-addresses"] = c.randomize_rfc6791;
+  t["ipv4-address"] = c.own_ipv4 ? json(net::to_string(*c.own_ipv4)) : json(nullptr);
+  t["ipv6-address"] = c.own_ipv6 ? json(net::to_string(*c.own_ipv6)) : json(nullptr);
+  t["lowest-ipv6-mtu"] = c.lowest_ipv6_mtu;
+  t["ipv4-mtu"] = c.ipv4_mtu;
+  t["ipv6-mtu"] = c.ipv6_mtu;
+  t["mtu-plateaus"] = c.mtu_plateaus;
+  t["zeroize-traffic-class"] = c.zeroize_traffic_class;
+  t["override-tos"] = c.override_tos;
+  t["tos"] = c.tos;
+  t["amend-udp-checksum-zero"] = c.amend_udp_checksum_zero;
+  j["translator"] = t;
+  j["eamt"] = json::array();
+  for (const auto& e : c.eamt.entries()) {
+    j["eamt"].push_back({{"ipv6", net::to_string(e.v6)}, {"ipv4", net::to_string(e.v4)}});
+  }
+  j["siit-dc"] = {{"ingress-filter", s.siit_dc.ingress_filter},
+                  {"drop-own-service-sources", s.siit_dc.drop_own_service_sources}};
+  return j;
+}
+
+bool same_xlat(const xlat::Config& a, const xlat::Config& b) {
+  auto pfx_eq = [](const net::Ipv4Prefix& x, const net::Ipv4Prefix& y) { return x == y; };
+  auto da = denylist(a);
+  auto db = denylist(b);
+  return a.pool6 == b.pool6 && a.eamt.entries() == b.eamt.entries() &&
+         std::equal(da.begin(), da.end(), db.begin(), db.end(), pfx_eq) && a.hairpin == b.hairpin &&
+         a.rfc6791v4 == b.rfc6791v4 && a.rfc6791v6 == b.rfc6791v6 && a.randomize_rfc6791 == b.randomize_rfc6791 &&
+         a.own_ipv4 == b.own_ipv4 && a.own_ipv6 == b.own_ipv6 && a.lowest_ipv6_mtu == b.lowest_ipv6_mtu &&
+         a.ipv4_mtu == b.ipv4_mtu && a.ipv6_mtu == b.ipv6_mtu && a.mtu_plateaus == b.mtu_plateaus &&
+         a.zeroize_traffic_class == b.zeroize_traffic_class && a.override_tos == b.override_tos && a.tos == b.tos &&
+         a.amend_udp_checksum_zero == b.amend_udp_checksum_zero;
+}
+
+bool operator==(const Settings& a, const Settings& b) {
+  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && same_xlat(a.xlat, b.xlat);
+}
+
+}  // namespace edge46::config

@@ -1,0 +1,369 @@
+#include "config/loader.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace edge46::config {
+
+std::string ConfigError::to_string() const {
+  std::string s = file.empty() ? std::string("<config>") : file;
+  if (line > 0) {
+    s += ":" + std::to_string(line) + ":" + std::to_string(column);
+  }
+  s += ": ";
+  if (!key.empty()) {
+    s += key + ": ";
+  }
+  return s + message;
+}
+
+namespace {
+
+// Thrown inside the loader only and turned into a ConfigError at the entry
+// points: the walk below stops at the first problem.
+struct Failure {
+  ConfigError error;
+};
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+class Walker {
+ public:
+  explicit Walker(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const toml::source_region& where, const std::string& key, const std::string& msg) const {
+    throw Failure{
+        ConfigError{file_, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column), key, msg}};
+  }
+
+  // Every key of `t` must be one of `known`.
+  void check_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
+        std::string list;
+        for (auto n : known) {
+          list += (list.empty() ? "" : ", ") + std::string(n);
+        }
+        fail(k.source(), join(path, k.str()), "unknown key (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  static std::string join(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+
+  void want(const toml::node& n, toml::node_type t, const std::string& key) const {
+    if (n.type() != t) {
+      fail(n.source(), key, std::string("expected ") + type_name(t) + ", got " + type_name(n.type()));
+    }
+  }
+
+  bool get_bool(const toml::node& n, const std::string& key) const {
+    want(n, toml::node_type::boolean, key);
+    return n.as_boolean()->get();
+  }
+  int64_t get_int(const toml::node& n, const std::string& key, int64_t lo, int64_t hi) const {
+    want(n, toml::node_type::integer, key);
+    int64_t v = n.as_integer()->get();
+    if (v < lo || v > hi) {
+      fail(n.source(), key, std::to_string(v) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+    }
+    return v;
+  }
+  std::string get_string(const toml::node& n, const std::string& key) const {
+    want(n, toml::node_type::string, key);
+    return n.as_string()->get();
+  }
+  std::string get_choice(const toml::node& n, const std::string& key,
+                         std::initializer_list<std::string_view> choices) const {
+    std::string s = get_string(n, key);
+    if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
+      std::string list;
+      for (auto c : choices) {
+        list += (list.empty() ? "" : " | ") + std::string(c);
+      }
+      fail(n.source(), key, "\"" + s + "\" is not one of " + list);
+    }
+    return s;
+  }
+  net::Ipv4Prefix get_prefix4(const toml::node& n, const std::string& key) const {
+    std::string s = get_string(n, key);
+    if (auto p = net::parse_ipv4_prefix(s)) {
+      return *p;
+    }
+    if (net::parse_ipv4_prefix(s, true)) {
+      fail(n.source(), key, "\"" + s + "\" has host bits set beyond the prefix length");
+    }
+    fail(n.source(), key, "\"" + s + "\" is not an IPv4 prefix (a.b.c.d/len, or a bare address for /32)");
+  }
+  net::Ipv6Prefix get_prefix6(const toml::node& n, const std::string& key) const {
+    std::string s = get_string(n, key);
+    if (auto p = net::parse_ipv6_prefix(s)) {
+      return *p;
+    }
+    if (net::parse_ipv6_prefix(s, true)) {
+      fail(n.source(), key, "\"" + s + "\" has host bits set beyond the prefix length");
+    }
+    fail(n.source(), key, "\"" + s + "\" is not an IPv6 prefix (x:x::/len, or a bare address for /128)");
+  }
+  net::Ipv4Addr get_addr4(const toml::node& n, const std::string& key) const {
+    std::string s = get_string(n, key);
+    if (auto a = net::parse_ipv4(s)) {
+      return *a;
+    }
+    fail(n.source(), key, "\"" + s + "\" is not an IPv4 address");
+  }
+  net::Ipv6Addr get_addr6(const toml::node& n, const std::string& key) const {
+    std::string s = get_string(n, key);
+    if (auto a = net::parse_ipv6(s)) {
+      return *a;
+    }
+    fail(n.source(), key, "\"" + s + "\" is not an IPv6 address");
+  }
+  const toml::table& get_table(const toml::node& n, const std::string& key) const {
+    want(n, toml::node_type::table, key);
+    return *n.as_table();
+  }
+  const toml::array& get_array(const toml::node& n, const std::string& key) const {
+    want(n, toml::node_type::array, key);
+    return *n.as_array();
+  }
+
+ private:
+  std::string file_;
+};
+
+void load_daemon(const Walker& w, const toml::table& t, DaemonSettings& d) {
+  const std::string p = "daemon";
+  w.check_keys(t, p, {"role", "workers", "tun", "tun-multiqueue", "tun-offload", "control-socket", "log-level"});
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    const auto name = k.str();
+    if (name == "role") {
+      d.role = w.get_choice(v, key, {"siit", "siit-dc-br", "siit-dc-er"});
+    } else if (name == "workers") {
+      d.workers = static_cast<unsigned>(w.get_int(v, key, 0, 1024));
+    } else if (name == "tun") {
+      d.tun = w.get_string(v, key);
+      // IFNAMSIZ is 16 with the terminating NUL.
+      if (d.tun.empty() || d.tun.size() > 15 || d.tun.find_first_of("/ \t\n") != std::string::npos) {
+        w.fail(v.source(), key, "interface name must be 1-15 characters without '/' or blanks");
+      }
+    } else if (name == "tun-multiqueue") {
+      d.tun_multiqueue = w.get_bool(v, key);
+    } else if (name == "tun-offload") {
+      d.tun_offload = w.get_bool(v, key);
+    } else if (name == "control-socket") {
+      d.control_socket = w.get_string(v, key);
+      if (d.control_socket.empty() || d.control_socket.size() > 107) {
+        w.fail(v.source(), key, "socket path must be 1-107 characters (sun_path)");
+      }
+    } else if (name == "log-level") {
+      d.log_level = w.get_choice(v, key, {"trace", "debug", "info", "warn", "error"});
+    }
+  }
+}
+
+void load_pool6(const Walker& w, const toml::node& v, const std::string& key, xlat::Config& c) {
+  mapping::Pool6 pool;
+  if (v.is_string()) {
+    pool.prefix = w.get_prefix6(v, key);
+  } else if (v.is_table()) {
+    const auto& t = *v.as_table();
+    w.check_keys(t, key, {"prefix", "layout"});
+    const toml::node* prefix = t.get("prefix");
+    if (prefix == nullptr) {
+      w.fail(v.source(), key, "missing key \"prefix\"");
+    }
+    pool.prefix = w.get_prefix6(*prefix, key + ".prefix");
+    if (const toml::node* layout = t.get("layout")) {
+      auto s = w.get_choice(*layout, key + ".layout", {"rfc6052", "low32"});
+      pool.layout = *mapping::parse_layout(s);
+    }
+  } else {
+    w.fail(v.source(), key, std::string("expected a string or a table, got ") + type_name(v.type()));
+  }
+  auto why = mapping::validate_pool6(pool);
+  if (!why.empty()) {
+    w.fail(v.source(), key, std::string(why));
+  }
+  c.pool6 = pool;
+}
+
+void load_translator(const Walker& w, const toml::table& t, xlat::Config& c) {
+  const std::string p = "translator";
+  w.check_keys(t, p,
+               {"pool6", "eam-hairpin-mode", "denylist4", "rfc6791v4-prefix", "rfc6791v6-prefix",
+                "randomize-rfc6791-addresses", "ipv4-address", "ipv6-address", "lowest-ipv6-mtu", "ipv4-mtu",
+                "ipv6-mtu", "mtu-plateaus", "zeroize-traffic-class", "override-tos", "tos", "amend-udp-checksum-zero"});
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    const auto name = k.str();
+    if (name == "pool6") {
+      load_pool6(w, v, key, c);
+    } else if (name == "eam-hairpin-mode") {
+      auto s = w.get_choice(v, key, {"off", "simple", "intrinsic"});
+      c.hairpin = s == "off"      ? xlat::HairpinMode::kOff
+                  : s == "simple" ? xlat::HairpinMode::kSimple
+                                  : xlat::HairpinMode::kIntrinsic;
+    } else if (name == "denylist4") {
+      const auto& arr = w.get_array(v, key);
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        auto pfx = w.get_prefix4(arr[i], key + "[" + std::to_string(i) + "]");
+        c.denylist4.insert(pfx.addr.value, pfx.len, true);
+      }
+    } else if (name == "rfc6791v4-prefix") {
+      c.rfc6791v4 = w.get_prefix4(v, key);
+    } else if (name == "rfc6791v6-prefix") {
+      c.rfc6791v6 = w.get_prefix6(v, key);
+    } else if (name == "randomize-rfc6791-addresses") {
+      c.randomize_rfc6791 = w.get_bool(v, key);
+    } else if (name == "ipv4-address") {
+      c.own_ipv4 = w.get_addr4(v, key);
+    } else if (name == "ipv6-address") {
+      c.own_ipv6 = w.get_addr6(v, key);
+    } else if (name == "lowest-ipv6-mtu") {
+      c.lowest_ipv6_mtu = static_cast<uint32_t>(w.get_int(v, key, 1280, 65535));
+    } else if (name == "ipv4-mtu") {
+      c.ipv4_mtu = static_cast<uint32_t>(w.get_int(v, key, 68, 65535));
+    } else if (name == "ipv6-mtu") {
+      c.ipv6_mtu = static_cast<uint32_t>(w.get_int(v, key, 1280, 65535));
+    } else if (name == "mtu-plateaus") {
+      const auto& arr = w.get_array(v, key);
+      if (arr.empty()) {
+        w.fail(v.source(), key, "needs at least one value");
+      }
+      std::vector<uint16_t> plateaus;
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        plateaus.push_back(static_cast<uint16_t>(w.get_int(arr[i], key + "[" + std::to_string(i) + "]", 68, 65535)));
+      }
+      // Consulted largest first (RFC 1191 section 7); duplicates are moot.
+      std::sort(plateaus.begin(), plateaus.end(), std::greater<>());
+      plateaus.erase(std::unique(plateaus.begin(), plateaus.end()), plateaus.end());
+      c.mtu_plateaus = std::move(plateaus);
+    } else if (name == "zeroize-traffic-class") {
+      c.zeroize_traffic_class = w.get_bool(v, key);
+    } else if (name == "override-tos") {
+      c.override_tos = w.get_bool(v, key);
+    } else if (name == "tos") {
+      c.tos = static_cast<uint8_t>(w.get_int(v, key, 0, 255));
+    } else if (name == "amend-udp-checksum-zero") {
+      c.amend_udp_checksum_zero = w.get_bool(v, key);
+    }
+  }
+}
+
+void load_eamt(const Walker& w, const toml::node& n, xlat::Config& c) {
+  const auto& arr = w.get_array(n, "eamt");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string key = "eamt[" + std::to_string(i) + "]";
+    const auto& t = w.get_table(arr[i], key);
+    w.check_keys(t, key, {"ipv6", "ipv4"});
+    const toml::node* v6 = t.get("ipv6");
+    const toml::node* v4 = t.get("ipv4");
+    if (v6 == nullptr || v4 == nullptr) {
+      w.fail(arr[i].source(), key, std::string("missing key \"") + (v6 == nullptr ? "ipv6" : "ipv4") + "\"");
+    }
+    mapping::Eam e{w.get_prefix6(*v6, key + ".ipv6"), w.get_prefix4(*v4, key + ".ipv4")};
+    auto why = c.eamt.add(e);
+    if (!why.empty()) {
+      w.fail(arr[i].source(), key, why);
+    }
+  }
+}
+
+void load_siit_dc(const Walker& w, const toml::table& t, SiitDcSettings& s) {
+  const std::string p = "siit-dc";
+  w.check_keys(t, p, {"ingress-filter", "drop-own-service-sources"});
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    if (k.str() == "ingress-filter") {
+      s.ingress_filter = w.get_bool(v, key);
+    } else {
+      s.drop_own_service_sources = w.get_bool(v, key);
+    }
+  }
+}
+
+Settings load_document(const Walker& w, const toml::table& root) {
+  Settings s;
+  w.check_keys(root, "", {"daemon", "translator", "eamt", "siit-dc"});
+  if (const toml::node* n = root.get("daemon")) {
+    load_daemon(w, w.get_table(*n, "daemon"), s.daemon);
+  }
+  if (const toml::node* n = root.get("translator")) {
+    load_translator(w, w.get_table(*n, "translator"), s.xlat);
+  }
+  if (const toml::node* n = root.get("eamt")) {
+    load_eamt(w, *n, s.xlat);
+  }
+  if (const toml::node* n = root.get("siit-dc")) {
+    load_siit_dc(w, w.get_table(*n, "siit-dc"), s.siit_dc);
+  }
+  // Cross-key rules.
+  if (s.daemon.role == "siit-dc-er" && s.xlat.eamt.empty()) {
+    const toml::node* role = root.at_path("daemon.role").node();
+    w.fail(role->source(), "daemon.role", "role \"siit-dc-er\" needs at least one [[eamt]] entry (RFC 7756 3.1)");
+  }
+  // Backstop: the translator's own coherence rules.
+  auto why = s.xlat.validate();
+  if (!why.empty()) {
+    const toml::node* t = root.get("translator");
+    w.fail(t != nullptr ? t->source() : root.source(), "translator", why);
+  }
+  return s;
+}
+
+}  // namespace
+
+tl::expected<Settings, ConfigError> load_string(std::string_view text, std::string_view source_name) {
+  const std::string file(source_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    return tl::unexpected(ConfigError{file, static_cast<int>(e.source().begin.line),
+                                      static_cast<int>(e.source().begin.column), "", std::string(e.description())});
+  }
+  try {
+    Settings s = load_document(Walker(file), root);
+    s.source = file;
+    return s;
+  } catch (const Failure& f) {
+    return tl::unexpected(f.error);
+  }
+}
+
+tl::expected<Settings, ConfigError> load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return tl::unexpected(ConfigError{path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno)});
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return load_string(buf.str(), path);
+}
+
+}  // namespace edge46::config

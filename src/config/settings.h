@@ -1,0 +1,44 @@
+// The daemon's whole configuration: the translator snapshot (xlat::Config)
+// plus the settings only the daemon and the SIIT-DC roles read. Produced by
+// the loader (loader.h) from one TOML schema; immutable once loaded (a reload
+// builds a new Settings and swaps it whole).
+#pragma once
+
+#include <string>
+
+#include "xlat/config.h"
+
+namespace edge46::config {
+
+struct DaemonSettings {
+  std::string role = "siit";  // siit | siit-dc-br | siit-dc-er
+  unsigned workers = 0;       // 0 = one per core
+  std::string tun = "edge46";
+  bool tun_multiqueue = true;
+  bool tun_offload = true;
+  std::string control_socket = "/run/edge46/edge46.sock";
+  std::string log_level = "info";  // trace | debug | info | warn | error
+  friend bool operator==(const DaemonSettings&, const DaemonSettings&) = default;
+};
+
+// RFC 7756 section 6 (SIIT-DC Edge Relay); read only when role = siit-dc-er.
+struct SiitDcSettings {
+  bool ingress_filter = false;           // ER: drop IPv4 packets whose source has no EAM
+  bool drop_own_service_sources = true;  // ER: drop IPv6 packets sourced from its own EAM IPv6 prefixes
+  friend bool operator==(const SiitDcSettings&, const SiitDcSettings&) = default;
+};
+
+struct Settings {
+  xlat::Config xlat;
+  DaemonSettings daemon;
+  SiitDcSettings siit_dc;
+  std::string source;  // file name (or the name given to load_string)
+};
+
+// Same configuration: every setting compared, `source` (provenance only) is
+// not. The EAMT is compared in order, denylist4 as a set, since the table
+// does not keep insertion order.
+bool same_xlat(const xlat::Config& a, const xlat::Config& b);
+bool operator==(const Settings& a, const Settings& b);
+
+}  // namespace edge46::config

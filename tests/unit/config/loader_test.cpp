@@ -1,0 +1,307 @@
+// src/config: good files, one test per kind of error (with its place), and
+// the dump/load round trip.
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+
+namespace edge46::config {
+namespace {
+
+Settings load_ok(std::string_view text) {
+  auto r = load_string(text, "t.toml");
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().to_string());
+  return r ? *r : Settings{};
+}
+
+ConfigError load_err(std::string_view text) {
+  auto r = load_string(text, "t.toml");
+  EXPECT_FALSE(r.has_value()) << "unexpectedly loaded:\n" << text;
+  return r ? ConfigError{} : r.error();
+}
+
+constexpr std::string_view kFull = R"(# the graybox topology
+[daemon]
+role = "siit"
+workers = 2
+tun = "siit0"
+tun-multiqueue = false
+tun-offload = false
+control-socket = "/tmp/e.sock"
+log-level = "debug"
+
+[translator]
+pool6 = "2001:db8:100::/40"
+eam-hairpin-mode = "simple"
+denylist4 = ["192.0.2.0/24", "10.9.0.0/16"]
+rfc6791v4-prefix = "203.0.113.8"
+rfc6791v6-prefix = "2001:db8::/64"
+randomize-rfc6791-addresses = false
+ipv4-address = "198.51.100.1"
+ipv6-address = "2001:db8:1c0:2:1::"
+lowest-ipv6-mtu = 1402
+ipv4-mtu = 1400
+ipv6-mtu = 9000
+mtu-plateaus = [1500, 9000, 1280, 1500]
+zeroize-traffic-class = true
+override-tos = true
+tos = 184
+amend-udp-checksum-zero = true
+
+[[eamt]]
+ipv6 = "2001:db8:3::/120"
+ipv4 = "1.0.0.0/24"
+
+[[eamt]]
+ipv6 = "2001:db8:2::/120"
+ipv4 = "10.0.0.0/24"
+
+[siit-dc]
+ingress-filter = true
+drop-own-service-sources = false
+)";
+
+TEST(Load, EmptyDocumentIsAllDefaults) {
+  Settings s = load_ok("");
+  EXPECT_EQ(s.daemon, DaemonSettings{});
+  EXPECT_EQ(s.siit_dc, SiitDcSettings{});
+  EXPECT_FALSE(s.xlat.pool6);
+  EXPECT_TRUE(s.xlat.eamt.empty());
+  EXPECT_EQ(s.xlat.hairpin, xlat::HairpinMode::kIntrinsic);
+  EXPECT_EQ(s.xlat.lowest_ipv6_mtu, 1280u);
+  EXPECT_EQ(s.source, "t.toml");
+}
+
+TEST(Load, EveryKey) {
+  Settings s = load_ok(kFull);
+  EXPECT_EQ(s.daemon.role, "siit");
+  EXPECT_EQ(s.daemon.workers, 2u);
+  EXPECT_EQ(s.daemon.tun, "siit0");
+  EXPECT_FALSE(s.daemon.tun_multiqueue);
+  EXPECT_FALSE(s.daemon.tun_offload);
+  EXPECT_EQ(s.daemon.control_socket, "/tmp/e.sock");
+  EXPECT_EQ(s.daemon.log_level, "debug");
+  ASSERT_TRUE(s.xlat.pool6);
+  EXPECT_EQ(net::to_string(s.xlat.pool6->prefix), "2001:db8:100::/40");
+  EXPECT_EQ(s.xlat.pool6->layout, mapping::Pool6Layout::kRfc6052);
+  EXPECT_EQ(s.xlat.hairpin, xlat::HairpinMode::kSimple);
+  EXPECT_EQ(s.xlat.denylist4.size(), 2u);
+  EXPECT_NE(s.xlat.denylist4.lookup(0xc0000221u), nullptr);  // 192.0.2.33
+  EXPECT_EQ(s.xlat.denylist4.lookup(0xc6336402u), nullptr);  // 198.51.100.2
+  ASSERT_TRUE(s.xlat.rfc6791v4);
+  EXPECT_EQ(net::to_string(*s.xlat.rfc6791v4), "203.0.113.8/32");
+  ASSERT_TRUE(s.xlat.rfc6791v6);
+  EXPECT_EQ(s.xlat.rfc6791v6->len, 64);
+  EXPECT_FALSE(s.xlat.randomize_rfc6791);
+  EXPECT_EQ(s.xlat.own_ipv4, net::parse_ipv4("198.51.100.1"));
+  EXPECT_EQ(s.xlat.own_ipv6, net::parse_ipv6("2001:db8:1c0:2:1::"));
+  EXPECT_EQ(s.xlat.lowest_ipv6_mtu, 1402u);
+  EXPECT_EQ(s.xlat.ipv4_mtu, 1400u);
+  EXPECT_EQ(s.xlat.ipv6_mtu, 9000u);
+  // Sorted largest first, duplicates removed.
+  EXPECT_EQ(s.xlat.mtu_plateaus, (std::vector<uint16_t>{9000, 1500, 1280}));
+  EXPECT_TRUE(s.xlat.zeroize_traffic_class);
+  EXPECT_TRUE(s.xlat.override_tos);
+  EXPECT_EQ(s.xlat.tos, 184);
+  EXPECT_TRUE(s.xlat.amend_udp_checksum_zero);
+  ASSERT_EQ(s.xlat.eamt.entries().size(), 2u);
+  EXPECT_EQ(net::to_string(s.xlat.eamt.entries()[1].v4), "10.0.0.0/24");
+  EXPECT_TRUE(s.siit_dc.ingress_filter);
+  EXPECT_FALSE(s.siit_dc.drop_own_service_sources);
+}
+
+TEST(Load, Pool6AsTableWithLayout) {
+  Settings s = load_ok("[translator]\npool6 = { prefix = \"2001:db8:100::/40\", layout = \"low32\" }\n");
+  ASSERT_TRUE(s.xlat.pool6);
+  EXPECT_EQ(s.xlat.pool6->layout, mapping::Pool6Layout::kLow32);
+}
+
+TEST(Load, ShippedExampleLoads) {
+  auto r = load_file(EDGE46_EXAMPLES_DIR "/edge46.toml");
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_TRUE(r->xlat.pool6);
+  EXPECT_EQ(r->xlat.eamt.entries().size(), 2u);
+}
+
+TEST(Load, MissingFile) {
+  auto r = load_file("/nonexistent/edge46.toml");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().line, 0);
+  EXPECT_NE(r.error().to_string().find("/nonexistent/edge46.toml: cannot open"), std::string::npos);
+}
+
+// --- errors: each kind, with its place -----------------------------------------
+
+TEST(Errors, TomlSyntax) {
+  auto e = load_err("[daemon]\nworkers = = 3\n");
+  EXPECT_EQ(e.file, "t.toml");
+  EXPECT_EQ(e.line, 2);
+  EXPECT_TRUE(e.key.empty());
+}
+
+TEST(Errors, UnknownTopLevelTable) {
+  auto e = load_err("[daemon]\nworkers = 1\n\n[translater]\npool6 = \"64:ff9b::/96\"\n");
+  EXPECT_EQ(e.line, 4);
+  EXPECT_EQ(e.key, "translater");
+  EXPECT_NE(e.message.find("unknown key"), std::string::npos);
+}
+
+TEST(Errors, UnknownKeyWithPathAndColumn) {
+  auto e = load_err("[translator]\npool6 = \"64:ff9b::/96\"\n  lowest-ipv6-mru = 1280\n");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.column, 3);
+  EXPECT_EQ(e.key, "translator.lowest-ipv6-mru");
+  EXPECT_EQ(e.to_string().rfind("t.toml:3:3: translator.lowest-ipv6-mru: unknown key", 0), 0u) << e.to_string();
+}
+
+TEST(Errors, UnknownKeyInsidePool6Table) {
+  auto e = load_err("[translator]\npool6 = { prefix = \"64:ff9b::/96\", lay0ut = \"low32\" }\n");
+  EXPECT_EQ(e.line, 2);
+  EXPECT_EQ(e.key, "translator.pool6.lay0ut");
+}
+
+TEST(Errors, UnknownKeyInEamt) {
+  auto e = load_err("[[eamt]]\nipv6 = \"2001:db8:3::/120\"\nipv4 = \"1.0.0.0/24\"\nipv5 = \"x\"\n");
+  EXPECT_EQ(e.line, 4);
+  EXPECT_EQ(e.key, "eamt[0].ipv5");
+}
+
+TEST(Errors, WrongType) {
+  auto e = load_err("[daemon]\nrole = \"siit\"\nworkers = \"4\"\n");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.key, "daemon.workers");
+  EXPECT_EQ(e.message, "expected an integer, got a string");
+}
+
+TEST(Errors, WrongTypeTableExpected) {
+  auto e = load_err("daemon = 3\n");
+  EXPECT_EQ(e.line, 1);
+  EXPECT_EQ(e.key, "daemon");
+}
+
+TEST(Errors, BadChoice) {
+  auto e = load_err("[translator]\n\neam-hairpin-mode = \"always\"\n");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.key, "translator.eam-hairpin-mode");
+  EXPECT_NE(e.message.find("off | simple | intrinsic"), std::string::npos);
+}
+
+TEST(Errors, PrefixWithHostBits) {
+  auto e = load_err("[translator]\ndenylist4 = [\"10.0.0.0/8\",\n  \"192.0.2.1/24\"]\n");
+  EXPECT_EQ(e.line, 3);
+  EXPECT_EQ(e.key, "translator.denylist4[1]");
+  EXPECT_NE(e.message.find("host bits"), std::string::npos);
+}
+
+TEST(Errors, NotAPrefix) {
+  auto e = load_err("[translator]\nrfc6791v6-prefix = \"2001:db8::zz/64\"\n");
+  EXPECT_EQ(e.line, 2);
+  EXPECT_EQ(e.key, "translator.rfc6791v6-prefix");
+}
+
+TEST(Errors, Pool6BadLength) {
+  auto e = load_err("[translator]\npool6 = \"2001:db8::/44\"\n");
+  EXPECT_EQ(e.line, 2);
+  EXPECT_EQ(e.key, "translator.pool6");
+  EXPECT_NE(e.message.find("32, 40, 48, 56, 64 or 96"), std::string::npos);
+}
+
+TEST(Errors, OutOfRange) {
+  auto e = load_err("[translator]\nlowest-ipv6-mtu = 1279\n");
+  EXPECT_EQ(e.line, 2);
+  EXPECT_EQ(e.key, "translator.lowest-ipv6-mtu");
+  EXPECT_EQ(e.message, "1279 is out of range 1280..65535");
+}
+
+TEST(Errors, PlateauOutOfRange) {
+  auto e = load_err("[translator]\nmtu-plateaus = [1500, 20]\n");
+  EXPECT_EQ(e.key, "translator.mtu-plateaus[1]");
+}
+
+TEST(Errors, EamtCollisionUsesEamtAddMessage) {
+  auto e = load_err(
+      "[[eamt]]\nipv6 = \"2001:db8:3::/120\"\nipv4 = \"1.0.0.0/24\"\n\n"
+      "[[eamt]]\nipv6 = \"2001:db8:4::/120\"\nipv4 = \"1.0.0.0/24\"\n");
+  EXPECT_EQ(e.key, "eamt[1]");
+  EXPECT_EQ(e.line, 5);  // the [[eamt]] header of the entry
+  EXPECT_EQ(e.message, "IPv4 prefix 1.0.0.0/24 is already mapped");
+}
+
+TEST(Errors, EamtSuffixTooLong) {
+  auto e = load_err("[[eamt]]\nipv6 = \"2001:db8:3::/120\"\nipv4 = \"1.0.0.0/16\"\n");
+  EXPECT_EQ(e.key, "eamt[0]");
+  EXPECT_NE(e.message.find("too long"), std::string::npos);
+}
+
+TEST(Errors, EamtMissingKey) {
+  auto e = load_err("[[eamt]]\nipv6 = \"2001:db8:3::/120\"\n");
+  EXPECT_EQ(e.key, "eamt[0]");
+  EXPECT_EQ(e.message, "missing key \"ipv4\"");
+}
+
+TEST(Errors, OwnAddressMustBeAnAddress) {
+  auto e = load_err("[translator]\nipv4-address = \"198.51.100.1/24\"\n");
+  EXPECT_EQ(e.key, "translator.ipv4-address");
+  EXPECT_EQ(e.line, 2);
+}
+
+TEST(Errors, EdgeRelayNeedsEams) {
+  auto e = load_err("[daemon]\nrole = \"siit-dc-er\"\n");
+  EXPECT_EQ(e.key, "daemon.role");
+  EXPECT_EQ(e.line, 2);
+}
+
+TEST(Errors, TunNameTooLong) {
+  auto e = load_err("[daemon]\ntun = \"a-very-long-interface\"\n");
+  EXPECT_EQ(e.key, "daemon.tun");
+}
+
+// --- dump / load -----------------------------------------------------------------
+
+TEST(RoundTrip, FullDocument) {
+  Settings s = load_ok(kFull);
+  std::string text = dump_toml(s);
+  auto again = load_string(text, "dump.toml");
+  ASSERT_TRUE(again) << again.error().to_string() << "\n" << text;
+  EXPECT_TRUE(*again == s) << text;
+  // Dumping again gives the same text (but for the provenance comment line).
+  auto body = [](const std::string& t) { return t.substr(t.find('\n')); };
+  EXPECT_EQ(body(dump_toml(*again)), body(text));
+}
+
+TEST(RoundTrip, DefaultsAndUnsetOptionals) {
+  Settings s = load_ok("");
+  auto again = load_string(dump_toml(s), "dump.toml");
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_TRUE(*again == s);
+  EXPECT_FALSE(again->xlat.pool6);
+  EXPECT_FALSE(again->xlat.rfc6791v4);
+}
+
+TEST(RoundTrip, Low32AndStringEscapes) {
+  Settings s = load_ok(
+      "[daemon]\ncontrol-socket = \"/tmp/we\\\"ird\\\\path\"\n"
+      "[translator]\npool6 = { prefix = \"2001:db8::/64\", layout = \"low32\" }\n");
+  auto again = load_string(dump_toml(s), "dump.toml");
+  ASSERT_TRUE(again) << again.error().to_string() << dump_toml(s);
+  EXPECT_TRUE(*again == s);
+  EXPECT_EQ(again->daemon.control_socket, "/tmp/we\"ird\\path");
+}
+
+TEST(RoundTrip, DifferentSettingsCompareUnequal) {
+  Settings a = load_ok(kFull);
+  Settings b = load_ok(kFull);
+  b.xlat.tos = 1;
+  EXPECT_FALSE(a == b);
+}
+
+TEST(Json, Shape) {
+  Settings s = load_ok(kFull);
+  auto j = to_json(s);
+  EXPECT_EQ(j["translator"]["pool6"]["prefix"], "2001:db8:100::/40");
+  EXPECT_EQ(j["eamt"].size(), 2u);
+  EXPECT_EQ(j["daemon"]["workers"], 2);
+  EXPECT_TRUE(to_json(load_ok(""))["translator"]["pool6"].is_null());
+}
+
+}  // namespace
+}  // namespace edge46::config
