@@ -35,6 +35,16 @@ uint8_t map_proto_46(uint8_t p) noexcept {
   return p == proto::kIcmp ? proto::kIcmp6 : p;
 }
 
+// IPv4 protocol numbers that would read as an IPv6 extension header or as
+// ICMPv6 once copied into Next Header: translating them would let an IPv4
+// host forge IPv6 header chains, so they are refused. AH (51) is one too,
+// and its ICV covers the addresses the translator rewrites: it cannot
+// survive translation either way.
+bool protocol_translatable_46(uint8_t p) noexcept {
+  return p != proto::kHopByHop && p != proto::kRouting && p != proto::kFragment && p != proto::kDestOpts &&
+         p != proto::kAh && p != proto::kIcmp6;
+}
+
 // Updates a TCP/UDP checksum for the pseudo-header address change.
 uint16_t l4_csum_46(uint16_t old, Ipv4Addr s4, Ipv4Addr d4, const Ipv6Addr& s6, const Ipv6Addr& d6,
                     bool partial = false) noexcept {
@@ -185,7 +195,9 @@ Verdict icmp_error_46(const Config& cfg, const Ipv4Packet& p, Output& out, Opts4
     ie = body - ipl;
   }
   Ipv4Packet inner;
-  if (parse_ipv4_inner({ic + 8, quoted}, inner) != Drop::kNone) return drop(Drop::kBadInnerPacket);
+  if (parse_ipv4_inner({ic + 8, quoted}, inner) != Drop::kNone || !protocol_translatable_46(inner.protocol)) {
+    return drop(Drop::kBadInnerPacket);
+  }
 
   ErrorMap m;
   if (!map_icmp_error_46(cfg, ic, inner, m)) return drop(Drop::kIcmpUntranslatable);
@@ -281,6 +293,7 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
   const uint8_t* l4 = p.payload();
   const uint32_t l4_len = p.payload_length();
   const bool first = p.frag_offset == 0;
+  if (!protocol_translatable_46(p.protocol)) return drop(Drop::kBadProtocol);
 
   if (p.protocol == proto::kIcmp) {
     if (p.is_fragment()) return drop(Drop::kFragmentedIcmp);

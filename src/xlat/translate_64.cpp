@@ -137,7 +137,8 @@ uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t qu
       uint64_t removed = (uint32_t{t} << 8) + pseudo_header_sum6(in.src, in.dst, proto::kIcmp6, l4_len);
       uint64_t added = uint32_t{t4} << 8;
       l4[0] = t4;
-      store16(l4 + 2, csum_update(load16(l4 + 2), removed, added));
+      uint16_t c = csum_update(load16(l4 + 2), removed, added);
+      store16(l4 + 2, c == 0 ? 0xffff : c);  // as for an outer echo
     }
   }
   return 20 + copy;
@@ -197,7 +198,8 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
     ie = body - ipl;
   }
   Ipv6Packet inner;
-  if (parse_ipv6_inner({ic + 8, quoted}, inner) != Drop::kNone || inner.ext_after_frag) {
+  if (parse_ipv6_inner({ic + 8, quoted}, inner) != Drop::kNone || inner.ext_after_frag ||
+      inner.protocol == proto::kIcmp) {
     return drop(Drop::kBadInnerPacket);
   }
 
@@ -262,6 +264,8 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   const uint8_t* l4 = p.l4();
   const uint32_t l4_len = p.l4_length();
 
+  // ICMPv4 inside IPv6 would come out as a raw, unchecked ICMPv4 message.
+  if (p.protocol == proto::kIcmp) return drop(Drop::kBadProtocol);
   if (p.protocol == proto::kIcmp6 && first && !p.ext_after_frag && l4_len >= 1 && is_icmp6_error(l4[0])) {
     return icmp_error_64(cfg, p, out);
   }
@@ -332,7 +336,11 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
       ol4[icmp::kType] = icmp_type4;
       uint64_t removed = (uint32_t{t6} << 8) + pseudo_header_sum6(p.src, p.dst, proto::kIcmp6, l4_len);
       uint64_t added = uint32_t{icmp_type4} << 8;
-      store16(ol4 + icmp::kChecksum, csum_update(load16(ol4 + icmp::kChecksum), removed, added));
+      // ICMPv4 has no pseudo-header: an all-zero message (Echo Reply, id 0,
+      // seq 0, no data) sums to 0 and only 0xffff checks. 0xffff is valid
+      // wherever 0x0000 is, so the incremental result is never left at 0.
+      uint16_t c = csum_update(load16(ol4 + icmp::kChecksum), removed, added);
+      store16(ol4 + icmp::kChecksum, c == 0 ? 0xffff : c);
     }
   }
   if (hairpin) return finish_hairpin(cfg, o, ipv4_len, out, offload);

@@ -633,5 +633,21 @@ TEST_F(Xlat46, Low32Pool6EndToEnd) {
   EXPECT_EQ(pkt(), v6_packet(e, seg));
 }
 
+
+// Fuzzer finding F2/F3: IPv4 protocol numbers that would read as an IPv6
+// extension header (0, 43, 44, 51, 60) or as ICMPv6 (58) are refused.
+TEST_F(Xlat46, ProtocolsMeaninglessInIpv6AreRefused) {
+  for (uint8_t proto : {uint8_t{0}, uint8_t{43}, uint8_t{44}, uint8_t{51}, uint8_t{58}, uint8_t{60}}) {
+    Ip4 h = h4(proto);
+    Verdict v = run46(ipv4(h, pattern(16)));
+    EXPECT_EQ(v.outcome, Outcome::kDropped) << int{proto};
+    EXPECT_EQ(v.reason, Drop::kBadProtocol) << int{proto};
+  }
+  // 59 (No Next Header) and an unknown transport (DCCP, 33) go through.
+  for (uint8_t proto : {uint8_t{33}, uint8_t{59}}) {
+    EXPECT_EQ(run46(ipv4(h4(proto), pattern(16))).outcome, Outcome::kTranslated) << int{proto};
+  }
+}
+
 }  // namespace
 }  // namespace edge46::xlat

@@ -553,5 +553,26 @@ TEST_F(Hairpin, BigPacketIsNotRefusedForTheIpv4Mtu) {
   EXPECT_EQ(pkt(), v6_packet(e, seg));
 }
 
+
+// Fuzzer finding F1: an all-zero ICMPv4 message sums to 0, so its only valid
+// checksum is 0xffff; the incremental update must not leave 0x0000.
+TEST_F(Xlat64, EchoReplyOfZerosGetsChecksumFfff) {
+  Bytes in = v6_packet(h6(kIcmp6), icmp(129, 0, 0, {}));
+  ASSERT_EQ(run64(in).outcome, Outcome::kTranslated);
+  Bytes e = pkt();
+  ASSERT_EQ(e.size(), 28u);
+  EXPECT_EQ(e[20], 0);  // Echo Reply
+  EXPECT_EQ(e[22], 0xff);
+  EXPECT_EQ(e[23], 0xff);
+}
+
+// Fuzzer finding F3: ICMPv4 carried in IPv6 is not translated into a raw
+// ICMPv4 message.
+TEST_F(Xlat64, IcmpV4InsideIpv6IsRefused) {
+  Verdict v = run64(v6_packet(h6(kIcmp), icmp(3, 3, 0, pattern(28))));
+  EXPECT_EQ(v.outcome, Outcome::kDropped);
+  EXPECT_EQ(v.reason, Drop::kBadProtocol);
+}
+
 }  // namespace
 }  // namespace edge46::xlat
