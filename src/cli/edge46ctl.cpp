@@ -1,0 +1,242 @@
+// edge46ctl: talks to a running edge46d over its control socket.
+//
+//   edge46ctl [--socket PATH] [--json] status
+//   edge46ctl config show
+//   edge46ctl eamt show | add <ipv6-prefix> <ipv4-prefix> | remove <ipv6-prefix> <ipv4-prefix>
+//   edge46ctl pool6 show
+//   edge46ctl stats [--prometheus] [--nonzero]
+//   edge46ctl reload
+//
+// Exit codes: 0 success, 1 the daemon refused the request, 2 no daemon / usage.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+struct Reply {
+  bool connected = false;
+  std::string error;
+  Json body;
+};
+
+Reply call(const std::string& path, const Json& req) {
+  Reply r;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (fd < 0 || path.size() >= sizeof a.sun_path) {
+    r.error = "bad socket path " + path;
+    return r;
+  }
+  std::memcpy(a.sun_path, path.data(), path.size());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
+    r.error = "cannot connect to " + path + ": " + std::strerror(errno) + " (is edge46d running? --socket PATH)";
+    ::close(fd);
+    return r;
+  }
+  std::string line = req.dump() + "\n";
+  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    r.error = std::string("send: ") + std::strerror(errno);
+    ::close(fd);
+    return r;
+  }
+  std::string buf;
+  char chunk[65536];
+  while (buf.find('\n') == std::string::npos) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) {
+      break;
+    }
+    buf.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  r.connected = true;
+  try {
+    r.body = Json::parse(buf.substr(0, buf.find('\n')));
+  } catch (const std::exception& e) {
+    r.connected = false;
+    r.error = std::string("bad answer from daemon: ") + e.what();
+  }
+  return r;
+}
+
+std::string scalar(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_null()) return "-";
+  return v.dump();
+}
+
+void print_table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> w(head.size());
+  for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  }
+  auto line = [&](const std::vector<std::string>& r) {
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      std::cout << std::left << std::setw(static_cast<int>(w[i]) + 2) << r[i];
+    }
+    std::cout << "\n";
+  };
+  line(head);
+  for (const auto& r : rows) line(r);
+}
+
+// "packets_in.ipv4" -> edge46_packets_in_total{family="ipv4"}
+// "drop.no_mapping_dst" -> edge46_drops_total{reason="no_mapping_dst"}
+void print_prometheus(const Json& body) {
+  const auto& counters = body["counters"];
+  const auto& help = body["help"];
+  std::string last_metric;
+  for (auto it = counters.begin(); it != counters.end(); ++it) {
+    std::string name = it.key();
+    std::string metric, label;
+    auto dot = name.find('.');
+    if (name.starts_with("drop.")) {
+      metric = "edge46_drops_total";
+      label = "reason=\"" + name.substr(5) + "\"";
+    } else if (dot != std::string::npos) {
+      metric = "edge46_" + name.substr(0, dot) + "_total";
+      label = "family=\"" + name.substr(dot + 1) + "\"";
+    } else {
+      metric = "edge46_" + name + "_total";
+    }
+    if (metric != last_metric) {
+      std::string h = metric == "edge46_drops_total" ? "packets dropped, by reason"
+                                                     : (help.contains(name) ? scalar(help[name]) : name);
+      std::cout << "# HELP " << metric << " " << h << "\n# TYPE " << metric << " counter\n";
+      last_metric = metric;
+    }
+    std::cout << metric << (label.empty() ? "" : "{" + label + "}") << " " << it.value().dump() << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"edge46ctl: control a running edge46d"};
+  app.require_subcommand(1);
+  std::string socket_path = std::getenv("EDGE46_SOCKET") ? std::getenv("EDGE46_SOCKET") : "/run/edge46/edge46.sock";
+  bool json = false;
+  app.add_option("-s,--socket", socket_path, "control socket of the instance (env EDGE46_SOCKET)");
+  app.add_flag("-j,--json", json, "print the daemon's JSON answer");
+
+  auto* status = app.add_subcommand("status", "role, TUN, workers, configuration generation, reloads");
+  auto* config = app.add_subcommand("config", "running configuration");
+  config->require_subcommand(1);
+  auto* config_show = config->add_subcommand("show", "show the running configuration (TOML; --json for JSON)");
+  auto* eamt = app.add_subcommand("eamt", "Explicit Address Mapping Table (RFC 7757)");
+  eamt->require_subcommand(1);
+  auto* eamt_show = eamt->add_subcommand("show", "list the EAMs");
+  std::string v6, v4;
+  auto* eamt_add = eamt->add_subcommand("add", "add an EAM at run time");
+  eamt_add->add_option("ipv6", v6, "IPv6 prefix")->required();
+  eamt_add->add_option("ipv4", v4, "IPv4 prefix")->required();
+  auto* eamt_rm = eamt->add_subcommand("remove", "remove an EAM at run time");
+  eamt_rm->add_option("ipv6", v6, "IPv6 prefix")->required();
+  eamt_rm->add_option("ipv4", v4, "IPv4 prefix")->required();
+  auto* pool6 = app.add_subcommand("pool6", "RFC 6052 translation prefix");
+  pool6->require_subcommand(1);
+  auto* pool6_show = pool6->add_subcommand("show", "show pool6");
+  auto* stats = app.add_subcommand("stats", "every counter, including each drop reason");
+  bool prometheus = false, nonzero = false;
+  stats->add_flag("--prometheus", prometheus, "Prometheus text exposition format");
+  stats->add_flag("--nonzero", nonzero, "only counters that are not zero");
+  auto* reload = app.add_subcommand("reload", "reload the configuration file (a bad file is refused)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  Json req;
+  if (*status)
+    req = {{"cmd", "status"}};
+  else if (*config_show)
+    req = {{"cmd", "config.show"}};
+  else if (*eamt_show)
+    req = {{"cmd", "eamt.show"}};
+  else if (*eamt_add)
+    req = {{"cmd", "eamt.add"}, {"ipv6", v6}, {"ipv4", v4}};
+  else if (*eamt_rm)
+    req = {{"cmd", "eamt.remove"}, {"ipv6", v6}, {"ipv4", v4}};
+  else if (*pool6_show)
+    req = {{"cmd", "pool6.show"}};
+  else if (*stats)
+    req = {{"cmd", "stats"}};
+  else if (*reload)
+    req = {{"cmd", "reload"}};
+  else {
+    std::cerr << app.help();
+    return 2;
+  }
+  (void)config;
+  (void)eamt;
+  (void)pool6;
+
+  auto r = call(socket_path, req);
+  if (!r.connected) {
+    std::cerr << "edge46ctl: " << r.error << "\n";
+    return 2;
+  }
+  const auto& b = r.body;
+  const bool ok = b.value("ok", false);
+  if (json) {
+    std::cout << b.dump(2) << "\n";
+    return ok ? 0 : 1;
+  }
+  if (!ok) {
+    std::cerr << "edge46ctl: " << b.value("error", std::string("request failed")) << "\n";
+    return 1;
+  }
+  if (*status) {
+    for (auto it = b.begin(); it != b.end(); ++it) {
+      if (it.key() == "ok") continue;
+      std::string v = it.value().is_object() ? scalar(it.value().value("prefix", Json())) : scalar(it.value());
+      std::cout << std::left << std::setw(20) << (it.key() + ":") << v << "\n";
+    }
+  } else if (*config_show) {
+    std::cout << "# generation " << scalar(b["generation"]) << "\n" << scalar(b["toml"]);
+  } else if (*eamt_show) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : b["eamt"]) rows.push_back({scalar(e["ipv6"]), scalar(e["ipv4"])});
+    print_table({"IPv6 prefix", "IPv4 prefix"}, rows);
+    std::cout << "(" << rows.size() << " entries)\n";
+  } else if (*eamt_add || *eamt_rm) {
+    std::cout << (*eamt_add ? "added" : "removed") << " (generation " << scalar(b["generation"]) << ")\n";
+  } else if (*pool6_show) {
+    if (b["pool6"].is_null())
+      std::cout << "pool6: (none)\n";
+    else
+      std::cout << "pool6: " << scalar(b["pool6"]["prefix"]) << " (" << scalar(b["pool6"]["layout"]) << ")\n";
+  } else if (*stats) {
+    if (prometheus) {
+      print_prometheus(b);
+    } else {
+      std::vector<std::vector<std::string>> rows;
+      for (auto it = b["counters"].begin(); it != b["counters"].end(); ++it) {
+        if (nonzero && it.value().get<uint64_t>() == 0) continue;
+        rows.push_back({it.key(), scalar(it.value()), scalar(b["help"].value(it.key(), Json("")))});
+      }
+      print_table({"counter", "value", "meaning"}, rows);
+    }
+  } else if (*reload) {
+    std::cout << "reloaded (generation " << scalar(b["generation"]) << ")\n";
+    if (b.contains("warning")) std::cout << "warning: " << scalar(b["warning"]) << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,214 @@
+#include "daemon/control.h"
+
+#include <unistd.h>
+
+#include "config/loader.h"
+#include "daemon/log.h"
+#include "mapping/rfc6052.h"
+#include "net/addr.h"
+
+namespace edge46::daemon {
+namespace {
+
+Json fail(std::string msg) {
+  return Json{{"ok", false}, {"error", std::move(msg)}};
+}
+
+Json eamt_json(const mapping::Eamt& eamt) {
+  Json a = Json::array();
+  for (const auto& e : eamt.entries()) {
+    a.push_back(Json{{"ipv6", net::to_string(e.v6)}, {"ipv4", net::to_string(e.v4)}});
+  }
+  return a;
+}
+
+Json pool6_json(const xlat::Config& x) {
+  if (!x.pool6) {
+    return nullptr;
+  }
+  return Json{{"prefix", net::to_string(x.pool6->prefix)},
+              {"layout", std::string(mapping::layout_name(x.pool6->layout))}};
+}
+
+// Parses {"ipv6":..., "ipv4":...} of an eamt.add/remove request.
+tl::expected<mapping::Eam, std::string> parse_eam(const Json& req) {
+  if (!req.contains("ipv6") || !req["ipv6"].is_string() || !req.contains("ipv4") || !req["ipv4"].is_string()) {
+    return tl::unexpected(std::string("eamt entries need \"ipv6\" and \"ipv4\" prefixes"));
+  }
+  auto s6 = req["ipv6"].get<std::string>();
+  auto s4 = req["ipv4"].get<std::string>();
+  auto v6 = net::parse_ipv6_prefix(s6);
+  if (!v6) {
+    return tl::unexpected("not an IPv6 prefix (host bits must be zero): " + s6);
+  }
+  auto v4 = net::parse_ipv4_prefix(s4);
+  if (!v4) {
+    return tl::unexpected("not an IPv4 prefix (host bits must be zero): " + s4);
+  }
+  return mapping::Eam{*v6, *v4};
+}
+
+// Copy-on-write change of the running snapshot.
+template <class F>
+tl::expected<uint64_t, std::string> change(DaemonState& st, F&& f) {
+  std::lock_guard lock(st.change_mutex);
+  auto cur = st.snapshot.load();
+  config::Settings s = cur->settings;
+  std::string why = f(s);
+  if (!why.empty()) {
+    return tl::unexpected(why);
+  }
+  auto snap = make_snapshot(std::move(s), st.next_generation);
+  if (!snap) {
+    return tl::unexpected(snap.error());
+  }
+  ++st.next_generation;
+  st.snapshot.store(*snap);
+  return (*snap)->generation;
+}
+
+Json stats_json(const DaemonState& st) {
+  auto t = st.counters.totals();
+  Json counters = Json::object();
+  Json help = Json::object();
+  for (const auto& [name, value] : t.values) {
+    counters[name] = value;
+    help[name] = pipeline::counter_help(name);
+  }
+  return Json{{"ok", true}, {"workers", st.counters.size()}, {"counters", counters}, {"help", help}};
+}
+
+}  // namespace
+
+tl::expected<std::string, std::string> reload(DaemonState& st) {
+  std::lock_guard lock(st.change_mutex);
+  if (st.config_path.empty()) {
+    return tl::unexpected(std::string("no configuration file to reload"));
+  }
+  auto loaded = config::load_file(st.config_path);
+  if (!loaded) {
+    ++st.reloads_failed;
+    st.last_reload_error = loaded.error().to_string();
+    log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
+    return tl::unexpected(st.last_reload_error);
+  }
+  auto cur = st.snapshot.load();
+  std::string warning;
+  const auto& old_d = cur->settings.daemon;
+  auto& new_d = loaded->daemon;
+  if (new_d.tun != old_d.tun || new_d.workers != old_d.workers || new_d.control_socket != old_d.control_socket ||
+      new_d.tun_multiqueue != old_d.tun_multiqueue || new_d.tun_offload != old_d.tun_offload) {
+    warning =
+        "daemon.tun, workers, tun-multiqueue, tun-offload and control-socket changes need a restart; kept running "
+        "values";
+    std::string role = new_d.role, level = new_d.log_level;
+    new_d = old_d;
+    new_d.role = role;
+    new_d.log_level = level;
+  }
+  auto snap = make_snapshot(std::move(*loaded), st.next_generation);
+  if (!snap) {
+    ++st.reloads_failed;
+    st.last_reload_error = st.config_path + ": " + snap.error();
+    log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
+    return tl::unexpected(st.last_reload_error);
+  }
+  ++st.next_generation;
+  ++st.reloads_ok;
+  st.last_reload_error.clear();
+  set_log_level((*snap)->settings.daemon.log_level);
+  st.snapshot.store(*snap);
+  log_info("configuration reloaded from " + st.config_path + " (generation " + std::to_string((*snap)->generation) +
+           ", role " + std::string(pipeline::role_name((*snap)->role.role)) + ", " +
+           std::to_string((*snap)->settings.xlat.eamt.entries().size()) + " EAMs)");
+  if (!warning.empty()) {
+    log_warning(warning);
+  }
+  return warning;
+}
+
+Json handle(DaemonState& st, const Json& req) {
+  if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) {
+    return fail("request must be a JSON object with a \"cmd\" string");
+  }
+  const auto cmd = req["cmd"].get<std::string>();
+  auto snap = st.snapshot.load();
+  const auto& s = snap->settings;
+
+  if (cmd == "status") {
+    auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - st.started).count();
+    std::lock_guard lock(st.change_mutex);
+    return Json{{"ok", true},
+                {"role", std::string(pipeline::role_name(snap->role.role))},
+                {"tun", st.tun_name},
+                {"workers", st.workers},
+                {"config_file", st.config_path},
+                {"generation", snap->generation},
+                {"uptime_seconds", up},
+                {"reloads_ok", st.reloads_ok},
+                {"reloads_failed", st.reloads_failed},
+                {"last_reload_error", st.last_reload_error},
+                {"pool6", pool6_json(s.xlat)},
+                {"eamt_entries", s.xlat.eamt.entries().size()},
+                {"pid", static_cast<long>(::getpid())}};
+  }
+  if (cmd == "config.show") {
+    Json j{{"ok", true}, {"generation", snap->generation}};
+    j["config"] = Json::parse(config::to_json(s).dump());
+    j["toml"] = config::dump_toml(s);
+    return j;
+  }
+  if (cmd == "eamt.show") {
+    return Json{{"ok", true}, {"eamt", eamt_json(s.xlat.eamt)}};
+  }
+  if (cmd == "pool6.show") {
+    return Json{{"ok", true}, {"pool6", pool6_json(s.xlat)}};
+  }
+  if (cmd == "eamt.add" || cmd == "eamt.remove") {
+    auto eam = parse_eam(req);
+    if (!eam) {
+      return fail(eam.error());
+    }
+    const bool add = cmd == "eamt.add";
+    auto gen = change(st, [&](config::Settings& n) -> std::string {
+      if (add) {
+        return n.xlat.eamt.add(*eam);
+      }
+      return n.xlat.eamt.remove(*eam) ? std::string{}
+                                      : "no such EAM: " + net::to_string(eam->v6) + " " + net::to_string(eam->v4);
+    });
+    if (!gen) {
+      return fail(gen.error());
+    }
+    log_info(std::string(add ? "EAM added: " : "EAM removed: ") + net::to_string(eam->v6) + " <-> " +
+             net::to_string(eam->v4) + " (generation " + std::to_string(*gen) + ")");
+    return Json{{"ok", true}, {"generation", *gen}};
+  }
+  if (cmd == "stats") {
+    return stats_json(st);
+  }
+  if (cmd == "reload") {
+    auto r = reload(st);
+    if (!r) {
+      return fail("reload refused, running configuration kept: " + r.error());
+    }
+    Json j{{"ok", true}, {"generation", st.snapshot.load()->generation}};
+    if (!r->empty()) {
+      j["warning"] = *r;
+    }
+    return j;
+  }
+  return fail("unknown command '" + cmd + "'");
+}
+
+std::string handle_request(DaemonState& st, std::string_view line) {
+  Json resp;
+  try {
+    resp = handle(st, Json::parse(line));
+  } catch (const std::exception& e) {
+    resp = fail(std::string("bad request: ") + e.what());
+  }
+  return resp.dump();
+}
+
+}  // namespace edge46::daemon

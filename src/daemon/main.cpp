@@ -1,0 +1,181 @@
+// edge46d: the translator daemon.
+//
+//   edge46d --config /etc/edge46/edge46.toml [--foreground] [--check]
+//
+// Never forks (--foreground is accepted for familiarity; run it under
+// systemd Type=simple or a supervisor). Signals: SIGHUP reloads the file,
+// SIGINT/SIGTERM stop cleanly. Exit codes: 0 clean stop, 1 start-up failure
+// (privileges, TUN, control socket), 2 bad configuration or usage.
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "config/loader.h"
+#include "daemon/control.h"
+#include "daemon/log.h"
+#include "daemon/server.h"
+#include "daemon/state.h"
+#include "daemon/worker.h"
+#include "io/tun.h"
+
+using namespace edge46;
+
+namespace {
+
+// A non-persistent TUN that already exists is held open by another process:
+// attaching to it would silently share its queues with that process.
+std::string check_tun_free(const std::string& name) {
+  std::filesystem::path dev = "/sys/class/net/" + name;
+  std::error_code ec;
+  if (!std::filesystem::exists(dev, ec)) {
+    return {};
+  }
+  std::ifstream f(dev / "tun_flags");
+  if (!f) {
+    return "interface " + name + " exists and is not a TUN device";
+  }
+  std::string flags;
+  f >> flags;
+  unsigned long v = std::stoul(flags, nullptr, 16);
+  constexpr unsigned long kPersist = 0x0800;  // IFF_PERSIST
+  if ((v & kPersist) == 0) {
+    return "TUN device " + name + " is already in use (another edge46d? give each instance its own daemon.tun)";
+  }
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"edge46d: stateless IPv4/IPv6 translator (SIIT, SIIT-DC BR/ER) on a TUN device"};
+  std::string config_path;
+  bool foreground = false;
+  bool check_only = false;
+  app.add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+  app.add_flag("-f,--foreground", foreground, "run in the foreground (always the case; kept for familiarity)");
+  app.add_flag("--check", check_only, "load and validate the configuration, print it, and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  (void)foreground;
+
+  auto loaded = config::load_file(config_path);
+  if (!loaded) {
+    std::cerr << "edge46d: bad configuration: " << loaded.error().to_string() << "\n";
+    return 2;
+  }
+  auto& ds = loaded->daemon;
+  if (!daemon::set_log_level(ds.log_level)) {
+    std::cerr << "edge46d: bad configuration: daemon.log-level '" << ds.log_level
+              << "' (error, warning, info, debug)\n";
+    return 2;
+  }
+  const unsigned workers = ds.workers != 0 ? ds.workers : std::max(1u, std::thread::hardware_concurrency());
+  const std::string tun_name = ds.tun;
+  const std::string socket_path = ds.control_socket;
+  const bool multiqueue = ds.tun_multiqueue;
+  const bool offload = ds.tun_offload;
+  auto snap = daemon::make_snapshot(std::move(*loaded), 0);
+  if (!snap) {
+    std::cerr << "edge46d: bad configuration: " << config_path << ": " << snap.error() << "\n";
+    return 2;
+  }
+  if (check_only) {
+    std::cout << "edge46d: " << config_path << ": configuration OK (role " << pipeline::role_name((*snap)->role.role)
+              << ")\n";
+    return 0;
+  }
+  daemon::set_log_tag("edge46d[" + tun_name + "]");
+
+  // Signals are taken synchronously by the main thread; every thread started
+  // below inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (::geteuid() != 0) {
+    daemon::log_warning("not running as root: creating the TUN device needs CAP_NET_ADMIN");
+  }
+
+  daemon::DaemonState st(workers);
+  st.config_path = std::filesystem::absolute(config_path).string();
+  st.tun_name = tun_name;
+  st.workers = workers;
+  st.snapshot.store(*snap);
+
+  daemon::ControlServer server;
+  if (auto r = server.bind(socket_path); !r) {
+    daemon::log_error(r.error());
+    return 1;
+  }
+  if (auto why = check_tun_free(tun_name); !why.empty()) {
+    daemon::log_error(why);
+    server.stop();
+    return 1;
+  }
+  auto tun = io::Tun::open(io::TunOptions{tun_name, workers, multiqueue, offload});
+  if (!tun) {
+    daemon::log_error(tun.error());
+    server.stop();
+    return 1;
+  }
+  if (auto r = tun->set_up(0); !r) {
+    daemon::log_warning(r.error() + " (bring it up with: ip link set " + tun_name + " up)");
+  }
+
+  std::atomic<bool> stop{false};
+  int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    daemon::WorkerArgs a{
+        .index = i, .fd = tun->fd(i), .wake_fd = wake, .offload = tun->offload(), .stop = &stop, .state = &st};
+    threads.emplace_back([a] { daemon::run_worker(a); });
+  }
+  server.start(st);
+  daemon::log_info("started: role " + std::string(pipeline::role_name((*snap)->role.role)) + ", tun " + tun_name +
+                   ", " + std::to_string(workers) + " worker(s), offloads " +
+                   (tun->offload() ? std::string("on (virtio-net header, TSO4/TSO6)")
+                                   : std::string(offload ? "off (the kernel refused TUNSETOFFLOAD)" : "off")) +
+                   ", control socket " + socket_path + ", config " + st.config_path);
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) {
+      continue;
+    }
+    if (sig == SIGHUP) {
+      daemon::log_info("SIGHUP: reloading " + st.config_path);
+      (void)daemon::reload(st);
+      continue;
+    }
+    daemon::log_info(std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    break;
+  }
+  stop.store(true);
+  uint64_t one = 1;
+  ssize_t ignored = ::write(wake, &one, sizeof one);
+  (void)ignored;
+  for (auto& t : threads) {
+    t.join();
+  }
+  server.stop();
+  ::close(wake);
+  auto totals = st.counters.totals();
+  daemon::log_info("stopped: " + std::to_string(totals.get("packets_in.ipv4") + totals.get("packets_in.ipv6")) +
+                   " packets in, " + std::to_string(totals.get("translated")) + " translated");
+  return 0;
+}

@@ -1,0 +1,68 @@
+// One composition per role around the core translation step.
+//
+//   siit         RFC 7915 + pool6 + EAMT + denylist + RFC 6791, as configured.
+//   siit-dc-br   SIIT-DC Border Relay (RFC 7755/7756): the same step; the
+//                hairpinning of RFC 7757 4 (RFC 7756 5.1) is done by the core
+//                according to eam-hairpin-mode.
+//   siit-dc-er   SIIT-DC Edge Relay (RFC 7756): the same step plus the
+//                security rules of RFC 7756 6, each with its own counter:
+//                - ingress filtering on the IPv4 side: an IPv4 packet whose
+//                  source no EAM covers would leave with a spoofed source
+//                  after the BR's reverse translation (when ingress_filter);
+//                - an IPv6 packet whose source is one of the ER's own IPv6
+//                  service addresses (an EAM's IPv6 prefix), or whose source
+//                  translates to one of its IPv4 service addresses, is
+//                  dropped (when drop_own_service_sources).
+//                Every EAM of an ER counts as one of its own service
+//                addresses (RFC 7756 3); an ER that also carries the extra
+//                EAMs of RFC 7756 5.2 must turn drop_own_service_sources off.
+//
+// process() is the only place that counts: it classifies the packet by its
+// version nibble, applies the role's checks, calls xlat::translate and
+// updates the worker's Counters from the verdict. noexcept, no allocation, no
+// logging.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "pipeline/counters.h"
+#include "xlat/translate.h"
+
+namespace edge46::pipeline {
+
+enum class Role : uint8_t { kSiit, kSiitDcBr, kSiitDcEr };
+
+std::optional<Role> parse_role(std::string_view s) noexcept;
+std::string_view role_name(Role r) noexcept;
+
+struct RoleConfig {
+  Role role = Role::kSiit;
+  bool ingress_filter = false;           // ER only
+  bool drop_own_service_sources = true;  // ER only
+};
+
+struct Result {
+  xlat::Verdict verdict;
+  // Set when the pipeline itself dropped the packet (verdict is then kDropped
+  // with reason kNone).
+  std::optional<PipelineDrop> pipeline_drop;
+  bool emitted() const noexcept { return !pipeline_drop && verdict.emitted(); }
+};
+
+// The family of a raw L3 packet by its version nibble, or nullopt.
+std::optional<xlat::Family> classify(std::span<const uint8_t> in) noexcept;
+
+// Runs one packet through the role. Counts packets_in, the verdict and, for
+// emitted packets, packets_out (the caller counts write failures with
+// PipelineDrop::kWriteFailed).
+Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const uint8_t> in, xlat::Output& out,
+               Counters& c) noexcept;
+
+// The RFC 7756 6 checks alone (exposed for tests).
+std::optional<PipelineDrop> er_check(const xlat::Config& xcfg, const RoleConfig& rcfg, xlat::Family ingress,
+                                     std::span<const uint8_t> in) noexcept;
+
+}  // namespace edge46::pipeline
