@@ -173,17 +173,18 @@ bool wait_readable(int fd, int wake_fd, int timeout_ms) noexcept {
   return n > 0 && (p[0].revents & POLLIN) != 0;
 }
 
-int write_packet(int fd, std::span<const uint8_t> pkt) noexcept {
+namespace {
+// writev that retries on EINTR and waits briefly when the device queue
+// towards the kernel is full (EAGAIN). Returns 0 or -errno.
+int writev_retry(int fd, struct iovec* iov, int n) noexcept {
   for (;;) {
-    ssize_t n = ::write(fd, pkt.data(), pkt.size());
-    if (n >= 0) {
+    if (::writev(fd, iov, n) >= 0) {
       return 0;
     }
     if (errno == EINTR) {
       continue;
     }
     if (errno == EAGAIN) {
-      // The device queue towards the kernel is full: wait briefly once.
       struct pollfd p = {fd, POLLOUT, 0};
       if (::poll(&p, 1, 10) > 0) {
         continue;
@@ -192,32 +193,18 @@ int write_packet(int fd, std::span<const uint8_t> pkt) noexcept {
     return -errno;
   }
 }
+}  // namespace
 
-}  // namespace edge46::io
-
-namespace edge46::io {
+int write_packet(int fd, std::span<const uint8_t> pkt) noexcept {
+  struct iovec iov = {const_cast<uint8_t*>(pkt.data()), pkt.size()};
+  return writev_retry(fd, &iov, 1);
+}
 
 int write_pieces(int fd, std::span<const uint8_t> a, std::span<const uint8_t> b, std::span<const uint8_t> c) noexcept {
   struct iovec iov[3] = {{const_cast<uint8_t*>(a.data()), a.size()},
                          {const_cast<uint8_t*>(b.data()), b.size()},
                          {const_cast<uint8_t*>(c.data()), c.size()}};
-  const int n = c.empty() ? 2 : 3;
-  for (;;) {
-    ssize_t w = ::writev(fd, iov, n);
-    if (w >= 0) {
-      return 0;
-    }
-    if (errno == EINTR) {
-      continue;
-    }
-    if (errno == EAGAIN) {
-      struct pollfd p = {fd, POLLOUT, 0};
-      if (::poll(&p, 1, 10) > 0) {
-        continue;
-      }
-    }
-    return -errno;
-  }
+  return writev_retry(fd, iov, c.empty() ? 2 : 3);
 }
 
 }  // namespace edge46::io
