@@ -10,9 +10,9 @@
 // Every packet is built once with correct IP, UDP, TCP and ICMP checksums.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -21,6 +21,7 @@
 #include "net/bytes.h"
 #include "net/checksum.h"
 #include "net/headers.h"
+#include "support/literals.h"
 #include "xlat/config.h"
 #include "xlat/translate.h"
 
@@ -28,32 +29,16 @@ namespace edge46::bench {
 
 using Bytes = std::vector<uint8_t>;
 
-inline net::Ipv4Addr v4(const char* s) {
-  auto a = net::parse_ipv4(s);
-  if (!a) std::abort();
-  return *a;
-}
-inline net::Ipv6Addr v6(const char* s) {
-  auto a = net::parse_ipv6(s);
-  if (!a) std::abort();
-  return *a;
-}
-inline net::Ipv6Prefix p6(const char* s) {
-  auto p = net::parse_ipv6_prefix(s);
-  if (!p) std::abort();
-  return *p;
-}
-inline net::Ipv4Prefix p4(const char* s) {
-  auto p = net::parse_ipv4_prefix(s);
-  if (!p) std::abort();
-  return *p;
-}
+using support::p4;
+using support::p6;
+using support::v4;
+using support::v6;
 
 // pool6_len: 96 (64:ff9b::/96) or 40 (2001:db8:100::/40, RFC 6052 2.2 layout).
 inline xlat::Config make_config(unsigned pool6_len) {
   xlat::Config c;
-  c.pool6 = mapping::Pool6{pool6_len == 96 ? p6("64:ff9b::/96") : p6("2001:db8:100::/40"),
-                           mapping::Pool6Layout::kRfc6052};
+  c.pool6 =
+      mapping::Pool6{pool6_len == 96 ? p6("64:ff9b::/96") : p6("2001:db8:100::/40"), mapping::Pool6Layout::kRfc6052};
   if (!c.eamt.add({p6("2001:db8:6::/120"), p4("192.0.2.0/24")}).empty()) std::abort();
   if (!c.eamt.add({p6("2001:db8:7::/124"), p4("203.0.113.0/28")}).empty()) std::abort();
   c.own_ipv4 = v4("192.0.2.1");
@@ -220,8 +205,8 @@ inline std::vector<Case> all_cases() {
 inline void check_case(const xlat::Config& cfg, const Case& c, xlat::Output& out) {
   xlat::Verdict v = xlat::translate(cfg, c.ingress, c.packet, out);
   if (v.outcome != xlat::Outcome::kTranslated || out.count != c.expect_out) {
-    std::fprintf(stderr, "case %s: outcome %d reason %d count %u (expected translated, %u packets)\n",
-                 c.name.c_str(), static_cast<int>(v.outcome), static_cast<int>(v.reason), out.count, c.expect_out);
+    std::fprintf(stderr, "case %s: outcome %d reason %d count %u (expected translated, %u packets)\n", c.name.c_str(),
+                 static_cast<int>(v.outcome), static_cast<int>(v.reason), out.count, c.expect_out);
     std::abort();
   }
 }

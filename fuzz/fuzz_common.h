@@ -14,31 +14,24 @@
 #include "net/bytes.h"
 #include "net/checksum.h"
 #include "net/headers.h"
+#include "support/literals.h"
 #include "xlat/config.h"
 #include "xlat/translate.h"
 
 namespace edge46::fuzz {
 
-#define EDGE46_FUZZ_CHECK(cond, ...)                                      \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
+#define EDGE46_FUZZ_CHECK(cond, ...)                                                     \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
       std::fprintf(stderr, "invariant broken: %s (%s:%d): ", #cond, __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                                  \
-      std::fprintf(stderr, "\n");                                         \
-      __builtin_trap();                                                   \
-    }                                                                     \
+      std::fprintf(stderr, __VA_ARGS__);                                                 \
+      std::fprintf(stderr, "\n");                                                        \
+      __builtin_trap();                                                                  \
+    }                                                                                    \
   } while (0)
 
-inline net::Ipv6Prefix p6(const char* s) {
-  auto p = net::parse_ipv6_prefix(s);
-  if (!p) std::abort();
-  return *p;
-}
-inline net::Ipv4Prefix p4(const char* s) {
-  auto p = net::parse_ipv4_prefix(s);
-  if (!p) std::abort();
-  return *p;
-}
+using support::p4;
+using support::p6;
 
 // Variant byte:
 //   bit 0     pool6 64:ff9b::/96 (0) or 2001:db8:100::/40 (1)
@@ -53,7 +46,7 @@ inline xlat::Config make_config(uint8_t v) {
   xlat::Config c;
   c.pool6 = mapping::Pool6{(v & 1) ? p6("2001:db8:100::/40") : p6("64:ff9b::/96"), mapping::Pool6Layout::kRfc6052};
   static constexpr xlat::HairpinMode kHp[4] = {xlat::HairpinMode::kOff, xlat::HairpinMode::kSimple,
-                                                xlat::HairpinMode::kIntrinsic, xlat::HairpinMode::kIntrinsic};
+                                               xlat::HairpinMode::kIntrinsic, xlat::HairpinMode::kIntrinsic};
   c.hairpin = kHp[(v >> 1) & 3];
   c.amend_udp_checksum_zero = (v & 8) != 0;
   static constexpr uint32_t kLowest[4] = {1280, 1400, 1500, 9000};
@@ -95,8 +88,7 @@ inline xlat::Output& output() {
 inline bool l4_sum_ok4(net::Ipv4Addr s, net::Ipv4Addr d, uint8_t proto, const uint8_t* l4, uint32_t n) {
   return net::csum_fold(net::csum_add_bytes(net::pseudo_header_sum4(s, d, proto, n), l4, n)) == 0xffff;
 }
-inline bool l4_sum_ok6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, uint8_t proto, const uint8_t* l4,
-                       uint32_t n) {
+inline bool l4_sum_ok6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, uint8_t proto, const uint8_t* l4, uint32_t n) {
   return net::csum_fold(net::csum_add_bytes(net::pseudo_header_sum6(s, d, proto, n), l4, n)) == 0xffff;
 }
 inline bool icmp4_sum_ok(const uint8_t* l4, uint32_t n) {
@@ -107,7 +99,9 @@ inline bool icmp4_sum_ok(const uint8_t* l4, uint32_t n) {
 // are the same number in one's complement, and an RFC 1624 update (eqn. 3)
 // cannot tell them apart. Such inputs are excluded from the carry-over check
 // (reported in fuzz-results.md).
-inline bool icmp4_all_zero(const uint8_t* l4, uint32_t n) { return net::csum_add_bytes(0, l4, n) == 0; }
+inline bool icmp4_all_zero(const uint8_t* l4, uint32_t n) {
+  return net::csum_add_bytes(0, l4, n) == 0;
+}
 
 // Structural invariants on whatever translate() emitted.
 // opaque_icmp: the input carried the other family's ICMP as its upper layer
@@ -135,9 +129,9 @@ inline void check_output(const xlat::Config& cfg, xlat::Family ingress, xlat::Ve
   } else {
     EDGE46_FUZZ_CHECK(v.reason == core::Drop::kNone, "translated with reason %d", static_cast<int>(v.reason));
   }
-  const xlat::Family expect_family =
-      v.outcome == Outcome::kTranslated ? (ingress == xlat::Family::kV4 ? xlat::Family::kV6 : xlat::Family::kV4)
-                                        : ingress;  // hairpinned or translator error: back out the ingress side
+  const xlat::Family expect_family = v.outcome == Outcome::kTranslated
+                                         ? (ingress == xlat::Family::kV4 ? xlat::Family::kV6 : xlat::Family::kV4)
+                                         : ingress;  // hairpinned or translator error: back out the ingress side
   uint64_t prev_end = 0;
   for (uint32_t i = 0; i < out.count; ++i) {
     const xlat::Emitted& e = out.packets[i];
@@ -176,8 +170,8 @@ inline void check_output(const xlat::Config& cfg, xlat::Family ingress, xlat::Ve
         EDGE46_FUZZ_CHECK(e.length <= limit, "IPv6 packet of %u bytes > %u", e.length, limit);
       }
       const bool opaque = opaque_icmp && v.outcome == Outcome::kTranslated;
-      const bool icmp_err = !opaque && p.protocol == net::proto::kIcmp6 && !p.is_fragment() && p.l4_avail() >= 1 &&
-                            p.l4()[0] < 128;
+      const bool icmp_err =
+          !opaque && p.protocol == net::proto::kIcmp6 && !p.is_fragment() && p.l4_avail() >= 1 && p.l4()[0] < 128;
       if (icmp_err) {
         EDGE46_FUZZ_CHECK(e.length <= 1280, "ICMPv6 error of %u bytes", e.length);
         EDGE46_FUZZ_CHECK(l4_sum_ok6(p.src, p.dst, net::proto::kIcmp6, p.l4(), p.l4_avail()),
