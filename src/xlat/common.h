@@ -132,17 +132,8 @@ inline uint32_t next_rand(Output& out) noexcept {
 struct Opts46 {
   bool hairpin = false;       // RFC 7757 4: source-role addresses via pool6 only
   bool decrement_ttl = true;  // false for the second pass of a hairpin
-  Offload offload{};
 };
 
-// TCP/UDP checksum field update for a pseudo-header change: RFC 1624 for a
-// real checksum; for a partial one (Offload::csum_partial) the field holds the
-// uncomplemented pseudo-header sum, updated the same way with the complement
-// taken on both sides.
-inline uint16_t l4_field_update(uint16_t field, uint64_t removed, uint64_t added, bool partial) noexcept {
-  if (partial) return static_cast<uint16_t>(~net::csum_update(static_cast<uint16_t>(~field), removed, added));
-  return net::csum_update(field, removed, added);
-}
 Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output& out, Opts46 opts) noexcept;
 
 // Writes a 20-byte IPv4 header (no options) and its checksum.

@@ -67,24 +67,10 @@ struct Output {
   }
 };
 
-// What the I/O layer knows about a packet from its offload metadata (the
-// virtio-net header of a TUN with IFF_VNET_HDR).
-struct Offload {
-  // A TCP/UDP GSO super-packet: the kernel segments it after translation, so
-  // the size checks (DF / Packet Too Big / translator fragmentation) do not
-  // apply to the whole; the I/O layer keeps gso_size within the egress MTU.
-  bool gso = false;
-  // The TCP/UDP checksum field holds the folded pseudo-header sum that the
-  // kernel completes later (VIRTIO_NET_HDR_F_NEEDS_CSUM), not a checksum:
-  // it is rewritten as the other family's pseudo-header sum.
-  bool csum_partial = false;
-};
-
-Verdict translate(const Config& cfg, Family ingress, std::span<const uint8_t> in, Output& out,
-                  Offload offload = {}) noexcept;
+Verdict translate(const Config& cfg, Family ingress, std::span<const uint8_t> in, Output& out) noexcept;
 
 // Direction-specific entry points (translate() dispatches to these).
-Verdict translate_46(const Config& cfg, std::span<const uint8_t> in, Output& out, Offload offload = {}) noexcept;
-Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out, Offload offload = {}) noexcept;
+Verdict translate_46(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept;
+Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept;
 
 }  // namespace edge46::xlat

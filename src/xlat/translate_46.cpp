@@ -46,11 +46,10 @@ bool protocol_translatable_46(uint8_t p) noexcept {
 }
 
 // Updates a TCP/UDP checksum for the pseudo-header address change.
-uint16_t l4_csum_46(uint16_t old, Ipv4Addr s4, Ipv4Addr d4, const Ipv6Addr& s6, const Ipv6Addr& d6,
-                    bool partial = false) noexcept {
+uint16_t l4_csum_46(uint16_t old, Ipv4Addr s4, Ipv4Addr d4, const Ipv6Addr& s6, const Ipv6Addr& d6) noexcept {
   uint64_t removed = csum_add_addr(csum_add_addr(0, s4), d4);
   uint64_t added = csum_add_addr(csum_add_addr(0, s6), d6);
-  return l4_field_update(old, removed, added, partial);
+  return csum_update(old, removed, added);
 }
 
 // RFC 7915 4.2 Figure 3: IPv4 Parameter Problem pointer -> IPv6 pointer.
@@ -328,7 +327,7 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
     }
   } else if (first && p.protocol == proto::kUdp) {
     if (l4_len < udp::kHeader) return drop(Drop::kBadL4Header);
-    if (load16(l4 + udp::kChecksum) == 0 && !opts.offload.csum_partial) {
+    if (load16(l4 + udp::kChecksum) == 0) {
       // RFC 7915 4.5: a fragment cannot be amended; otherwise per configuration.
       if (p.is_fragment() || !cfg.amend_udp_checksum_zero) {
         return answer ? icmp4_error(cfg, out, Drop::kUdpZeroChecksum, 3, 13, 0, whole, p)
@@ -345,9 +344,7 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
   const uint32_t whole_len = 40 + (frag_hdr ? 8 : 0) + l4_len;
   bool split = false;
   uint32_t limit = 0;
-  if (opts.offload.gso) {
-    // Segmented after translation: sizes are the I/O layer's concern.
-  } else if (p.df) {
+  if (p.df) {
     if (whole_len > cfg.ipv6_mtu) {
       uint32_t mtu = cfg.ipv6_mtu - 20;
       return answer ? icmp4_error(cfg, out, Drop::kFragNeeded, 3, 4, mtu & 0xffffu, whole, p) : drop(Drop::kFragNeeded);
@@ -377,18 +374,15 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
 
   if (first) {
     if (p.protocol == proto::kTcp) {
-      store16(ol4 + tcp::kChecksum,
-              l4_csum_46(load16(ol4 + tcp::kChecksum), p.src, p.dst, s6, d6, opts.offload.csum_partial));
+      store16(ol4 + tcp::kChecksum, l4_csum_46(load16(ol4 + tcp::kChecksum), p.src, p.dst, s6, d6));
     } else if (p.protocol == proto::kUdp) {
       uint16_t c;
-      if (opts.offload.csum_partial) {
-        c = l4_csum_46(load16(ol4 + udp::kChecksum), p.src, p.dst, s6, d6, true);
-      } else if (amend_udp) {
+      if (amend_udp) {
         c = csum_finish(csum_add_bytes(pseudo_header_sum6(s6, d6, proto::kUdp, l4_len), ol4, l4_len));
       } else {
         c = l4_csum_46(load16(ol4 + udp::kChecksum), p.src, p.dst, s6, d6);
       }
-      store16(ol4 + udp::kChecksum, (c == 0 && !opts.offload.csum_partial) ? 0xffff : c);
+      store16(ol4 + udp::kChecksum, c == 0 ? 0xffff : c);
     } else if (p.protocol == proto::kIcmp) {
       uint8_t t4 = ol4[icmp::kType];
       ol4[icmp::kType] = icmp_type6;
@@ -405,9 +399,9 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
 
 }  // namespace detail
 
-Verdict translate_46(const Config& cfg, std::span<const uint8_t> in, Output& out, Offload offload) noexcept {
+Verdict translate_46(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept {
   out.count = 0;
-  return detail::translate_46_impl(cfg, in, out, detail::Opts46{false, true, offload});
+  return detail::translate_46_impl(cfg, in, out, detail::Opts46{false, true});
 }
 
 }  // namespace edge46::xlat

@@ -14,11 +14,10 @@ uint8_t map_proto_64(uint8_t p) noexcept {
   return p == proto::kIcmp6 ? proto::kIcmp : p;
 }
 
-uint16_t l4_csum_64(uint16_t old, const Ipv6Addr& s6, const Ipv6Addr& d6, Ipv4Addr s4, Ipv4Addr d4,
-                    bool partial = false) noexcept {
+uint16_t l4_csum_64(uint16_t old, const Ipv6Addr& s6, const Ipv6Addr& d6, Ipv4Addr s4, Ipv4Addr d4) noexcept {
   uint64_t removed = csum_add_addr(csum_add_addr(0, s6), d6);
   uint64_t added = csum_add_addr(csum_add_addr(0, s4), d4);
-  return l4_field_update(old, removed, added, partial);
+  return csum_update(old, removed, added);
 }
 
 // RFC 7915 5.2 Figure 6: IPv6 Parameter Problem pointer -> IPv4 pointer.
@@ -172,8 +171,8 @@ Verdict fragment_4(const uint8_t* staged, uint32_t len, uint32_t mtu, Output& ou
   return Verdict{Outcome::kTranslated, Drop::kNone};
 }
 
-Verdict finish_hairpin(const Config& cfg, const uint8_t* v4, uint32_t len, Output& out, Offload offload = {}) noexcept {
-  Verdict v = translate_46_impl(cfg, {v4, len}, out, Opts46{true, false, offload});
+Verdict finish_hairpin(const Config& cfg, const uint8_t* v4, uint32_t len, Output& out) noexcept {
+  Verdict v = translate_46_impl(cfg, {v4, len}, out, Opts46{true, false});
   if (v.outcome == Outcome::kTranslated) v.outcome = Outcome::kHairpinned;
   return v;
 }
@@ -253,7 +252,7 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
 }  // namespace
 }  // namespace detail
 
-Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out, Offload offload) noexcept {
+Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept {
   using namespace detail;
   using namespace net;
   out.count = 0;
@@ -310,7 +309,7 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   // gets Packet Too Big (MTU + 20, as Jool); a DF-clear whole packet (<= 1260
   // bytes, so only over a small IPv4 MTU) is fragmented here.
   bool split = false;
-  if (!hairpin && !offload.gso && ipv4_len > cfg.ipv4_mtu) {
+  if (!hairpin && ipv4_len > cfg.ipv4_mtu) {
     if ((ff & ipv4::kFlagDf) != 0 || p.has_frag) {
       uint32_t mtu = std::max<uint32_t>(1280, cfg.ipv4_mtu + 20);
       return icmp6_error(cfg, out, Drop::kPacketTooBig, 2, 0, mtu, whole, p);
@@ -326,11 +325,10 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   std::memcpy(ol4, l4, l4_len);
   if (first) {
     if (p.protocol == proto::kTcp) {
-      store16(ol4 + tcp::kChecksum,
-              l4_csum_64(load16(ol4 + tcp::kChecksum), p.src, p.dst, s4, d4, offload.csum_partial));
+      store16(ol4 + tcp::kChecksum, l4_csum_64(load16(ol4 + tcp::kChecksum), p.src, p.dst, s4, d4));
     } else if (p.protocol == proto::kUdp) {
-      uint16_t c = l4_csum_64(load16(ol4 + udp::kChecksum), p.src, p.dst, s4, d4, offload.csum_partial);
-      store16(ol4 + udp::kChecksum, (c == 0 && !offload.csum_partial) ? 0xffff : c);
+      uint16_t c = l4_csum_64(load16(ol4 + udp::kChecksum), p.src, p.dst, s4, d4);
+      store16(ol4 + udp::kChecksum, c == 0 ? 0xffff : c);
     } else if (p.protocol == proto::kIcmp6) {
       uint8_t t6 = ol4[icmp::kType];
       ol4[icmp::kType] = icmp_type4;
@@ -343,7 +341,7 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
       store16(ol4 + icmp::kChecksum, c == 0 ? 0xffff : c);
     }
   }
-  if (hairpin) return finish_hairpin(cfg, o, ipv4_len, out, offload);
+  if (hairpin) return finish_hairpin(cfg, o, ipv4_len, out);
   if (split) return fragment_4(o, ipv4_len, cfg.ipv4_mtu, out);
   emit(out, Family::kV4, 0, ipv4_len);
   return Verdict{Outcome::kTranslated, Drop::kNone};
