@@ -1,5 +1,8 @@
 #include "xlat/common.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace edge46::xlat::detail {
 
 bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept {
@@ -85,21 +88,61 @@ bool may_answer_ipv6(const net::Ipv6Packet& p) noexcept {
   return true;
 }
 
-Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
-                    std::span<const uint8_t> offending, const net::Ipv4Packet& parsed) noexcept {
+uint32_t assemble_rfc4884(const IcmpErrorLayout& l, uint8_t* o, uint32_t quoted_out, const uint8_t* ie, uint32_t ie_len,
+                          bool force_remove_ie, uint32_t& attr) noexcept {
+  const uint32_t hdrs = l.hdrs();
+  const uint32_t outlen = hdrs + quoted_out + ie_len;
+  uint32_t quote = 0, pad = 0;
+  bool keep_ie = false;
+  attr = 0;
+  if (ie_len == 0) {
+    quote = std::min(quoted_out, l.max - hdrs);
+  } else if (force_remove_ie || ie_len > l.max - hdrs - 128) {
+    quote = std::min(outlen - ie_len, l.max) - hdrs;
+  } else {
+    // RFC 4884 4/5: the quote is padded to 128 bytes and a whole number of
+    // units; the length attribute counts it in units.
+    quote = (std::min(outlen, l.max) - ie_len - hdrs) & ~(l.unit - 1);
+    pad = quote < 128 ? 128 - quote : 0;
+    attr = (quote + pad) / l.unit;
+    keep_ie = true;
+  }
+  uint8_t* tail = o + hdrs + quote;
+  std::memset(tail, 0, pad);
+  if (keep_ie) std::memcpy(tail + pad, ie, ie_len);
+  return hdrs + quote + pad + (keep_ie ? ie_len : 0);
+}
+
+namespace {
+
+// ICMP header and quote of a translator-generated error at `ic` (checksum
+// left 0): as much of the offending packet as fits in l.max. Returns the
+// ICMP length.
+uint32_t write_own_error_body(const IcmpErrorLayout& l, uint8_t* ic, uint8_t type, uint8_t code, uint32_t rest,
+                              std::span<const uint8_t> offending) noexcept {
   using namespace net;
-  if (!cfg.own_ipv4 || !may_answer_ipv4(parsed)) return drop(reason);
-  std::size_t quote = std::min<std::size_t>(offending.size(), kIcmp4ErrorMax - 28);
-  uint8_t* o = out.buffer.data();
-  auto total = static_cast<uint16_t>(28 + quote);
-  write_ipv4_header(o, 0, total, static_cast<uint16_t>(out.ipv4_id++), 0, 64, proto::kIcmp, *cfg.own_ipv4, parsed.src);
-  uint8_t* ic = o + 20;
+  const std::size_t quote = std::min<std::size_t>(offending.size(), l.max - l.hdrs());
   ic[icmp::kType] = type;
   ic[icmp::kCode] = code;
   store16(ic + icmp::kChecksum, 0);
   store32(ic + icmp::kRest, rest);
   std::memcpy(ic + 8, offending.data(), quote);
-  store16(ic + icmp::kChecksum, csum_finish(csum_add_bytes(0, ic, 8 + quote)));
+  return static_cast<uint32_t>(8 + quote);
+}
+
+}  // namespace
+
+Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
+                    std::span<const uint8_t> offending, const net::Ipv4Packet& parsed) noexcept {
+  using namespace net;
+  if (!cfg.own_ipv4 || !may_answer_ipv4(parsed)) return drop(reason);
+  uint8_t* o = out.buffer.data();
+  uint8_t* ic = o + kIcmp4Error.ip;
+  const uint32_t icmp_len = write_own_error_body(kIcmp4Error, ic, type, code, rest, offending);
+  const uint32_t total = kIcmp4Error.ip + icmp_len;
+  write_ipv4_header(o, 0, static_cast<uint16_t>(total), static_cast<uint16_t>(out.ipv4_id++), 0, 64, proto::kIcmp,
+                    *cfg.own_ipv4, parsed.src);
+  store16(ic + icmp::kChecksum, csum_finish(csum_add_bytes(0, ic, icmp_len)));
   emit(out, Family::kV4, 0, total);
   return Verdict{Outcome::kIcmpError, reason};
 }
@@ -108,19 +151,13 @@ Verdict icmp6_error(const Config& cfg, Output& out, Drop reason, uint8_t type, u
                     std::span<const uint8_t> offending, const net::Ipv6Packet& parsed) noexcept {
   using namespace net;
   if (!cfg.own_ipv6 || !may_answer_ipv6(parsed)) return drop(reason);
-  std::size_t quote = std::min<std::size_t>(offending.size(), kIcmp6ErrorMax - 48);
   uint8_t* o = out.buffer.data();
-  auto plen = static_cast<uint16_t>(8 + quote);
-  write_ipv6_header(o, 0, 0, plen, proto::kIcmp6, 64, *cfg.own_ipv6, parsed.src);
-  uint8_t* ic = o + 40;
-  ic[icmp::kType] = type;
-  ic[icmp::kCode] = code;
-  store16(ic + icmp::kChecksum, 0);
-  store32(ic + icmp::kRest, rest);
-  std::memcpy(ic + 8, offending.data(), quote);
-  uint64_t sum = pseudo_header_sum6(*cfg.own_ipv6, parsed.src, proto::kIcmp6, plen);
-  store16(ic + icmp::kChecksum, csum_finish(csum_add_bytes(sum, ic, plen)));
-  emit(out, Family::kV6, 0, 40u + plen);
+  uint8_t* ic = o + kIcmp6Error.ip;
+  const uint32_t icmp_len = write_own_error_body(kIcmp6Error, ic, type, code, rest, offending);
+  write_ipv6_header(o, 0, 0, static_cast<uint16_t>(icmp_len), proto::kIcmp6, 64, *cfg.own_ipv6, parsed.src);
+  const uint64_t sum = pseudo_header_sum6(*cfg.own_ipv6, parsed.src, proto::kIcmp6, icmp_len);
+  store16(ic + icmp::kChecksum, csum_finish(csum_add_bytes(sum, ic, icmp_len)));
+  emit(out, Family::kV6, 0, kIcmp6Error.ip + icmp_len);
   return Verdict{Outcome::kIcmpError, reason};
 }
 

@@ -42,9 +42,25 @@ inline constexpr std::size_t kHairpinOffset = kStagingOffset + kStagingSize;
 inline constexpr std::size_t kHairpinSize = 65536 + 256;
 static_assert(kHairpinOffset + kHairpinSize <= Output::kBufferSize);
 
-// RFC 7915 4.2 / 5.2 size caps of translated ICMP errors.
-inline constexpr uint32_t kIcmp4ErrorMax = 576;
-inline constexpr uint32_t kIcmp6ErrorMax = 1280;
+// The shape of an ICMP error of one family, for the code that sizes and
+// assembles both directions' errors once.
+struct IcmpErrorLayout {
+  uint32_t unit;  // RFC 4884 length attribute unit: 4 bytes (ICMPv4) or 8 (ICMPv6)
+  uint32_t max;   // whole error: 576 (RFC 1812 4.3.2.3, RFC 7915 4.2) or 1280 (RFC 4443 2.4 c)
+  uint32_t ip;    // IP header: 20 or 40
+  uint32_t hdrs() const noexcept { return ip + 8; }  // IP + ICMP header
+};
+inline constexpr IcmpErrorLayout kIcmp4Error{4, 576, 20};
+inline constexpr IcmpErrorLayout kIcmp6Error{8, 1280, 40};
+
+// RFC 4884 assembly of a translated ICMP error, as Jool does it: the
+// extension structure is opaque, kept whole or dropped whole. `o` is the
+// outer IP header; the translated quoted packet (quoted_out bytes) is
+// already at o + hdrs(). Truncates the quote to fit `max`, writes the zero
+// padding to 128 bytes and the extension after it when kept, sets `attr` to
+// the length attribute (0 without extension) and returns the total length.
+uint32_t assemble_rfc4884(const IcmpErrorLayout& l, uint8_t* o, uint32_t quoted_out, const uint8_t* ie, uint32_t ie_len,
+                          bool force_remove_ie, uint32_t& attr) noexcept;
 
 // Reserved IPv4 ranges never reached through pool6 (0/8, 127/8, 169.254/16,
 // 224/4 and 255.255.255.255, as Jool).

@@ -215,27 +215,11 @@ Verdict icmp_error_46(const Config& cfg, const Ipv4Packet& p, Output& out, Opts4
 
   uint8_t* o = out.buffer.data();
   Drop why = Drop::kNone;
-  const uint32_t op_out = translate_inner_46(cfg, inner, quoted, opts.hairpin, o + 48, why);
+  const uint32_t op_out = translate_inner_46(cfg, inner, quoted, opts.hairpin, o + kIcmp6Error.hdrs(), why);
   if (op_out == 0) return drop(why);
 
-  constexpr uint32_t kMax = kIcmp6ErrorMax, kHdrs = 48;
-  const uint32_t outlen = kHdrs + op_out + ie;
-  uint32_t out_ipl, pad = 0, attr = 0;
-  bool keep_ie = false;
-  if (ie == 0) {
-    out_ipl = std::min(op_out, kMax - kHdrs);
-  } else if (m.force_remove_ie || ie > kMax - kHdrs - 128) {
-    out_ipl = std::min(outlen - ie, kMax) - kHdrs;
-  } else {
-    out_ipl = (std::min(outlen, kMax) - ie - kHdrs) & ~7u;
-    pad = out_ipl < 128 ? 128 - out_ipl : 0;
-    attr = (out_ipl + pad) / 8;
-    keep_ie = true;
-  }
-  uint8_t* tail = o + kHdrs + out_ipl;
-  std::memset(tail, 0, pad);
-  if (keep_ie) std::memcpy(tail + pad, ic + 8 + quoted, ie);
-  const uint32_t total = kHdrs + out_ipl + pad + (keep_ie ? ie : 0);
+  uint32_t attr = 0;
+  const uint32_t total = assemble_rfc4884(kIcmp6Error, o, op_out, ic + 8 + quoted, ie, m.force_remove_ie, attr);
 
   const uint8_t tc = cfg.zeroize_traffic_class ? 0 : p.tos;
   const auto hlim = static_cast<uint8_t>(opts.decrement_ttl ? p.ttl - 1 : p.ttl);

@@ -210,27 +210,11 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
   bool hairpin = false;
   Drop why = Drop::kNone;
   uint8_t* o = out.buffer.data() + kHairpinOffset;  // staged: may hairpin
-  const uint32_t op_out = translate_inner_64(cfg, inner, quoted, o + 28, hairpin, why);
+  const uint32_t op_out = translate_inner_64(cfg, inner, quoted, o + kIcmp4Error.hdrs(), hairpin, why);
   if (op_out == 0) return drop(why);
 
-  constexpr uint32_t kMax = kIcmp4ErrorMax, kHdrs = 28;
-  const uint32_t outlen = kHdrs + op_out + ie;
-  uint32_t out_ipl, pad = 0, attr = 0;
-  bool keep_ie = false;
-  if (ie == 0) {
-    out_ipl = std::min(op_out, kMax - kHdrs);
-  } else if (ie > kMax - kHdrs - 128) {
-    out_ipl = std::min(outlen - ie, kMax) - kHdrs;
-  } else {
-    out_ipl = (std::min(outlen, kMax) - ie - kHdrs) & ~3u;
-    pad = out_ipl < 128 ? 128 - out_ipl : 0;
-    attr = (out_ipl + pad) / 4;
-    keep_ie = true;
-  }
-  uint8_t* tail = o + kHdrs + out_ipl;
-  std::memset(tail, 0, pad);
-  if (keep_ie) std::memcpy(tail + pad, ic + 8 + quoted, ie);
-  const uint32_t total = kHdrs + out_ipl + pad + (keep_ie ? ie : 0);
+  uint32_t attr = 0;
+  const uint32_t total = assemble_rfc4884(kIcmp4Error, o, op_out, ic + 8 + quoted, ie, false, attr);
 
   const uint8_t tos = cfg.override_tos ? cfg.tos : p.traffic_class;
   const uint16_t id = p.has_frag ? static_cast<uint16_t>(p.frag_id) : static_cast<uint16_t>(out.ipv4_id++);
