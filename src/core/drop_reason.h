@@ -9,40 +9,42 @@
 namespace edge46::core {
 
 // X(enum, "name", "one-line description")
-#define EDGE46_DROP_REASONS(X)                                                                            \
-  X(kNone, "none", "not dropped")                                                                         \
-  /* malformed input */                                                                                   \
-  X(kTruncated, "truncated", "packet shorter than its headers claim")                                     \
-  X(kBadVersion, "bad_version", "IP version nibble does not match the ingress side")                      \
-  X(kBadIhl, "bad_ihl", "IPv4 IHL below 5 or beyond the packet")                                          \
-  X(kBadTotalLength, "bad_total_length", "IPv4 total length inconsistent with the packet")                \
-  X(kBadIpv4Checksum, "bad_ipv4_checksum", "IPv4 header checksum is wrong")                               \
-  X(kBadPayloadLength, "bad_payload_length", "IPv6 payload length beyond the packet or jumbo")            \
-  X(kTooManyExtHeaders, "too_many_ext_headers", "IPv6 extension header chain too long")                   \
-  X(kBadExtHeader, "bad_ext_header", "IPv6 extension header truncated or misplaced")                      \
-  X(kExtHeaderAfterFragment, "ext_header_after_fragment",                                                 \
-    "extension header after the Fragment header (ICMPv6 1/1 sent)")                                       \
-  X(kSegmentsLeft, "routing_segments_left", "Routing header with Segments Left != 0 (RFC 7915 5.1)")      \
-  X(kBadL4Header, "bad_l4_header", "TCP/UDP/ICMP header truncated in a first fragment")                   \
-  X(kBadInnerPacket, "bad_inner_packet", "packet quoted in an ICMP error is malformed")                   \
-  X(kNestedIcmpError, "nested_icmp_error", "ICMP error quoting another ICMP error")                       \
-  X(kBadIcmpChecksum, "bad_icmp_checksum", "ICMP error with a wrong checksum (not translated)")           \
-  X(kBadIcmpLength, "bad_icmp_length", "RFC 4884 length attribute points beyond the packet")              \
-  X(kSourceRoute, "source_route", "unexpired IPv4 source route option (ICMPv4 3/5 sent)")                 \
-  /* policy and mapping */                                                                                \
-  X(kNoMappingDst, "no_mapping_dst", "destination address has no EAM and no pool6 mapping")               \
-  X(kNoMappingSrc, "no_mapping_src", "source address has no EAM and no pool6 mapping")                    \
-  X(kDenylisted, "denylisted", "IPv4 address in denylist4 or a reserved range")                           \
-  X(kInnerNoMapping, "inner_no_mapping", "address quoted in an ICMP error has no mapping")                \
-  /* ICMP */                                                                                              \
-  X(kIcmpUntranslatable, "icmp_untranslatable", "ICMP type/code with no counterpart (RFC 7915)")          \
-  X(kBadProtocol, "bad_protocol", "protocol meaningless on the other side (IPv6 ext header, other ICMP)") \
-  X(kFragmentedIcmp, "fragmented_icmp", "fragmented ICMP message (checksum needs reassembly)")            \
-  /* size and lifetime (a translator-generated ICMP error may be emitted) */                              \
-  X(kTtlExceeded, "ttl_exceeded", "TTL / Hop Limit would reach zero (Time Exceeded sent)")                \
-  X(kFragNeeded, "frag_needed", "DF set and too big for the next link (ICMPv4 3/4 sent)")                 \
-  X(kPacketTooBig, "packet_too_big", "too big for the IPv4 link (ICMPv6 Packet Too Big sent)")            \
-  X(kUdpZeroChecksum, "udp_zero_checksum", "IPv4 UDP checksum 0 not amended (ICMPv4 3/13 sent)")          \
+#define EDGE46_DROP_REASONS(X)                                                                                        \
+  X(kNone, "none", "not dropped")                                                                                     \
+  /* malformed input */                                                                                               \
+  X(kTruncated, "truncated", "packet shorter than its headers claim")                                                 \
+  X(kBadVersion, "bad_version", "IP version nibble does not match the ingress side")                                  \
+  X(kBadIhl, "bad_ihl", "IPv4 IHL below 5 or beyond the packet")                                                      \
+  X(kBadTotalLength, "bad_total_length", "IPv4 total length inconsistent with the packet")                            \
+  X(kBadIpv4Checksum, "bad_ipv4_checksum", "IPv4 header checksum is wrong")                                           \
+  X(kBadPayloadLength, "bad_payload_length", "IPv6 payload length beyond the packet or jumbo")                        \
+  X(kTooManyExtHeaders, "too_many_ext_headers", "IPv6 extension header chain too long")                               \
+  X(kBadExtHeader, "bad_ext_header", "IPv6 extension header truncated or misplaced")                                  \
+  X(kExtHeaderAfterFragment, "ext_header_after_fragment",                                                             \
+    "extension header after the Fragment header (ICMPv6 1/1 sent)")                                                   \
+  X(kSegmentsLeft, "routing_segments_left", "Routing header with Segments Left != 0 (RFC 7915 5.1)")                  \
+  X(kBadL4Header, "bad_l4_header", "TCP/UDP/ICMP header truncated in a first fragment")                               \
+  X(kUdp6ZeroChecksum, "udp6_zero_checksum", "IPv6 UDP checksum 0, invalid in IPv6 (RFC 8200 8.1)")                   \
+  X(kBadInnerPacket, "bad_inner_packet", "packet quoted in an ICMP error is malformed")                               \
+  X(kNestedIcmpError, "nested_icmp_error", "ICMP error quoting another ICMP error")                                   \
+  X(kBadIcmpChecksum, "bad_icmp_checksum", "ICMP error with a wrong checksum (not translated)")                       \
+  X(kBadIcmpLength, "bad_icmp_length", "RFC 4884 length attribute points beyond the packet")                          \
+  X(kSourceRoute, "source_route", "unexpired IPv4 source route option (ICMPv4 3/5 sent)")                             \
+  /* policy and mapping */                                                                                            \
+  X(kNoMappingDst, "no_mapping_dst", "destination address has no EAM and no pool6 mapping")                           \
+  X(kNoMappingSrc, "no_mapping_src", "source address has no EAM and no pool6 mapping")                                \
+  X(kDenylisted, "denylisted", "IPv4 address in denylist4 or a reserved range")                                       \
+  X(kInnerNoMapping, "inner_no_mapping", "address quoted in an ICMP error has no mapping")                            \
+  X(kReservedSource, "reserved_source", "ICMP error source is or maps to a reserved IPv4 address (RFC 1122 3.2.1.3)") \
+  /* ICMP */                                                                                                          \
+  X(kIcmpUntranslatable, "icmp_untranslatable", "ICMP type/code with no counterpart (RFC 7915)")                      \
+  X(kBadProtocol, "bad_protocol", "protocol meaningless on the other side (IPv6 ext header, other ICMP)")             \
+  X(kFragmentedIcmp, "fragmented_icmp", "fragmented ICMP message (checksum needs reassembly)")                        \
+  /* size and lifetime (a translator-generated ICMP error may be emitted) */                                          \
+  X(kTtlExceeded, "ttl_exceeded", "TTL / Hop Limit would reach zero (Time Exceeded sent)")                            \
+  X(kFragNeeded, "frag_needed", "DF set and too big for the next link (ICMPv4 3/4 sent)")                             \
+  X(kPacketTooBig, "packet_too_big", "too big for the IPv4 link (ICMPv6 Packet Too Big sent)")                        \
+  X(kUdpZeroChecksum, "udp_zero_checksum", "IPv4 UDP checksum 0 not amended (ICMPv4 3/13 sent)")                      \
   X(kTooManyFragments, "too_many_fragments", "translator fragmentation needs too many pieces")
 
 enum class Drop : uint8_t {

@@ -14,8 +14,9 @@ namespace edge46::daemon {
 void run_worker(const WorkerArgs& a) {
   auto area = std::make_unique<pipeline::OffloadArea>();
   xlat::Output* out = &area->out;
-  out->ipv4_id = static_cast<uint32_t>(a.index * 0x9e3779b9u);
-  out->rng ^= static_cast<uint64_t>(a.index + 1) * 0x9e3779b97f4a7c15ull;
+  // RFC 7739 IPv4 IDs and RFC 6791 address choice: random per worker; the
+  // fixed seed below is only a fallback should getrandom(2) fail.
+  if (!xlat::seed_from_entropy(*out)) xlat::seed(*out, static_cast<uint64_t>(a.index + 1) * 0x9e3779b97f4a7c15ull);
   auto burst = std::make_unique<io::Burst>();
   auto& c = a.state->counters.worker(a.index);
   auto last_error_log = std::chrono::steady_clock::time_point{};

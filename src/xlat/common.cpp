@@ -39,6 +39,50 @@ bool rfc6791_v6(const Config& cfg, Output& out, Ipv6Addr& addr) noexcept {
   return false;
 }
 
+namespace {
+
+inline uint64_t rotl(uint64_t x, int b) noexcept {
+  return (x << b) | (x >> (64 - b));
+}
+
+// SipHash-1-3 of the two words (m0, m1) under (k0, k1).
+uint64_t siphash13(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1) noexcept {
+  uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+  uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+  auto round = [&] {
+    v0 += v1;
+    v1 = rotl(v1, 13) ^ v0;
+    v0 = rotl(v0, 32);
+    v2 += v3;
+    v3 = rotl(v3, 16) ^ v2;
+    v0 += v3;
+    v3 = rotl(v3, 21) ^ v0;
+    v2 += v1;
+    v1 = rotl(v1, 17) ^ v2;
+    v2 = rotl(v2, 32);
+  };
+  for (uint64_t m : {m0, m1, uint64_t{16} << 56}) {
+    v3 ^= m;
+    round();
+    v0 ^= m;
+  }
+  v2 ^= 0xff;
+  round();
+  round();
+  round();
+  return v0 ^ v1 ^ v2 ^ v3;
+}
+
+}  // namespace
+
+uint16_t next_ipv4_id(Output& out, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol) noexcept {
+  auto& st = out.ipv4_ids;
+  const uint64_t h = siphash13(st.key0, st.key1, (uint64_t{src.value} << 32) | dst.value, protocol);
+  uint16_t& c = st.counters[h & (Ipv4IdState::kCounters - 1)];
+  c = static_cast<uint16_t>(c + 1 + (next_rand(out) & 7u));
+  return static_cast<uint16_t>((h >> 48) + c);
+}
+
 void write_ipv4_header(uint8_t* o, uint8_t tos, uint16_t total_len, uint16_t id, uint16_t flags_frag, uint8_t ttl,
                        uint8_t protocol, Ipv4Addr src, Ipv4Addr dst) noexcept {
   using namespace net;
@@ -140,8 +184,8 @@ Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, u
   uint8_t* ic = o + kIcmp4Error.ip;
   const uint32_t icmp_len = write_own_error_body(kIcmp4Error, ic, type, code, rest, offending);
   const uint32_t total = kIcmp4Error.ip + icmp_len;
-  write_ipv4_header(o, 0, static_cast<uint16_t>(total), static_cast<uint16_t>(out.ipv4_id++), 0, 64, proto::kIcmp,
-                    *cfg.own_ipv4, parsed.src);
+  write_ipv4_header(o, 0, static_cast<uint16_t>(total), next_ipv4_id(out, *cfg.own_ipv4, parsed.src, proto::kIcmp), 0,
+                    64, proto::kIcmp, *cfg.own_ipv4, parsed.src);
   store16(ic + icmp::kChecksum, csum_finish(csum_add_bytes(0, ic, icmp_len)));
   emit(out, Family::kV4, 0, total);
   return Verdict{Outcome::kIcmpError, reason};

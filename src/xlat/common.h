@@ -144,6 +144,23 @@ inline uint32_t next_rand(Output& out) noexcept {
   return static_cast<uint32_t>((out.rng * 0x2545f4914f6cdd1dull) >> 32);
 }
 
+// IPv4 Identification for a packet the translator originates (RFC 7739
+// 5.3): ID = per-flow keyed offset + one of Ipv4IdState::kCounters
+// counters chosen by the keyed hash of (src, dst, protocol). The counter
+// advances by a random step of 1..8, so a flow's IDs do not form a +1
+// sequence, yet one flow repeats an ID only after at least 8192 packets.
+uint16_t next_ipv4_id(Output& out, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol) noexcept;
+
+// RFC 1191 5: the largest configured plateau below `len`, else 68 (the
+// IPv4 minimum, RFC 791).
+inline uint32_t plateau_below(const Config& cfg, uint32_t len) noexcept {
+  uint32_t best = 0;
+  for (uint16_t pl : cfg.mtu_plateaus) {
+    if (pl < len && pl > best) best = pl;
+  }
+  return best != 0 ? best : 68;
+}
+
 // Options for a 4->6 pass.
 struct Opts46 {
   bool hairpin = false;       // RFC 7757 4: source-role addresses via pool6 only

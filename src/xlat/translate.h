@@ -46,6 +46,19 @@ struct Emitted {
   uint32_t length;
 };
 
+// RFC 7739 5.3 state behind the IPv4 Identification of the packets the
+// translator originates (6->4 without a Fragment header, translated ICMPv6
+// errors, generated ICMPv4 errors): a keyed hash of (source, destination,
+// protocol) selects one of kCounters counters and a per-flow offset. The
+// default is a fixed, deterministic state; seed() or seed_from_entropy()
+// replace it.
+struct Ipv4IdState {
+  static constexpr std::size_t kCounters = 1024;  // power of two
+  std::array<uint16_t, kCounters> counters{};
+  uint64_t key0 = 0x736f6d6570736575ull;  // hash key (SipHash-1-3)
+  uint64_t key1 = 0x646f72616e646f6dull;
+};
+
 // Per-worker output area, reused for every packet. Large enough for a 64 KiB
 // packet fragmented to 1280-byte pieces plus a hairpin scratch copy.
 struct Output {
@@ -56,16 +69,23 @@ struct Output {
   std::array<Emitted, kMaxPackets> packets;
   uint32_t count = 0;
 
-  // Worker-local state that is not configuration: IPv4 Identification for
-  // translated 6->4 packets without a Fragment header, and the RNG behind
-  // randomized RFC 6791 source addresses.
-  uint32_t ipv4_id = 0;
-  uint64_t rng = 0x853c49e6748fea9bull;
+  // Worker-local state that is not configuration (a later issue moves it to
+  // a per-worker context): IPv4 Identification, and the RNG behind random
+  // ID increments and randomized RFC 6791 source addresses.
+  Ipv4IdState ipv4_ids;
+  uint64_t rng = 0x853c49e6748fea9bull;  // never 0 (xorshift)
 
   std::span<const uint8_t> packet(std::size_t i) const noexcept {
     return {buffer.data() + packets[i].offset, packets[i].length};
   }
 };
+
+// Seeds the worker-local state of `out` (IPv4 Identification, RNG):
+// deterministically from `seed` (tests, replay), or from getrandom(2) at
+// worker start (returns false, leaving the state as it was, when the kernel
+// has no entropy to give).
+void seed(Output& out, uint64_t seed) noexcept;
+bool seed_from_entropy(Output& out) noexcept;
 
 Verdict translate(const Config& cfg, Family ingress, std::span<const uint8_t> in, Output& out) noexcept;
 

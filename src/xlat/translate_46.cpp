@@ -98,15 +98,14 @@ bool map_icmp_error_46(const Config& cfg, const uint8_t* ic, const Ipv4Packet& i
       case 3: m.code = 4; return true;
       case 4: {  // Fragmentation Needed -> Packet Too Big
         uint32_t mtu = load16(ic + 6);
-        if (mtu == 0) {
-          // RFC 1191 plateaus: the largest one below the offending packet's size.
-          uint32_t best = 0;
-          for (uint16_t pl : cfg.mtu_plateaus) {
-            if (pl < inner.total_length && pl > best) best = pl;
-          }
-          mtu = best != 0 ? best : 68;
-        }
-        uint32_t v6 = std::min({mtu + 20, cfg.ipv6_mtu, cfg.ipv4_mtu + 20});
+        // RFC 1191 plateaus: the largest one below the offending packet's size.
+        if (mtu == 0) mtu = plateau_below(cfg, inner.total_length);
+        // RFC 7915 4.2: minimum(MTU + 20, IPv6 link MTU, IPv4 link MTU + 20),
+        // "taking into account whether or not the packet in error includes a
+        // Fragment Header": a quoted IPv4 fragment was an IPv6 packet with
+        // one, 28 bytes larger than its IPv4 form.
+        const uint32_t grow = inner.is_fragment() ? 28u : 20u;
+        uint32_t v6 = std::min({mtu + grow, cfg.ipv6_mtu, cfg.ipv4_mtu + grow});
         m = ErrorMap{2, 0, std::max<uint32_t>(1280, v6), true};
         return true;
       }
@@ -200,6 +199,13 @@ Verdict icmp_error_46(const Config& cfg, const Ipv4Packet& p, Output& out, Opts4
 
   ErrorMap m;
   if (!map_icmp_error_46(cfg, ic, inner, m)) return drop(Drop::kIcmpUntranslatable);
+
+  // A reserved (martian) source: RFC 7915 4.1 says a translator SHOULD
+  // silently drop a packet with an illegal source such as 0.0.0.0 or
+  // 127.0.0.1 (RFC 1812 5.3.7; RFC 1122 3.2.1.3 forbids them as sources,
+  // RFC 3927 2.7 169.254/16 beyond the link). Jool exempts ICMP errors;
+  // edge46 does not: an RFC 6791 IPv6 source would launder a spoofed error.
+  if (ipv4_reserved(p.src)) return drop(Drop::kReservedSource);
 
   // Outer addresses. In a hairpin, the source goes through pool6 unless it is
   // the quoted packet's destination (RFC 7757 4).
@@ -330,7 +336,10 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
   uint32_t limit = 0;
   if (p.df) {
     if (whole_len > cfg.ipv6_mtu) {
-      uint32_t mtu = cfg.ipv6_mtu - 20;
+      // RFC 7915 4: the largest IPv4 packet that fits. A fragment gains a
+      // Fragment header as well (20 + 8 bytes), so reporting MTU - 20 would
+      // refuse the sender's obedient retry again: a PMTU black hole.
+      uint32_t mtu = cfg.ipv6_mtu - (frag_hdr ? 28 : 20);
       return answer ? icmp4_error(cfg, out, Drop::kFragNeeded, 3, 4, mtu & 0xffffu, whole, p) : drop(Drop::kFragNeeded);
     }
   } else {

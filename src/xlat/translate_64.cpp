@@ -40,13 +40,45 @@ bool map_pointer_64(uint32_t p6, uint8_t& p4) noexcept {
   return true;
 }
 
+// Is an Authentication Header among p's extension headers? (The chain up to
+// l4_offset was validated by the parser; a non-first fragment's chain after
+// its Fragment header is opaque.)
+bool has_ah(const Ipv6Packet& p) noexcept {
+  uint8_t next = p.hdr[ipv6::kNextHeader];
+  uint32_t off = ipv6::kHeader;
+  while (off < p.l4_offset) {
+    if (next == proto::kAh) return true;
+    if (off + 2 > p.avail) return false;
+    const uint8_t* e = p.hdr + off;
+    const uint32_t len =
+        next == proto::kFragment ? static_cast<uint32_t>(ipv6::kFragHeader) : (uint32_t{e[1]} + 1u) * 8u;
+    next = e[0];
+    off += len;
+  }
+  return false;
+}
+
+// RFC 7915 5.2: the MTU of the Fragmentation Needed made from a Packet Too
+// Big, minimum(MTU - 20, IPv4 link MTU, IPv6 link MTU - 20), "taking into
+// account whether or not the packet in error includes a Fragment Header":
+// with one, the IPv4 packet is 28 bytes smaller than its IPv6 form, not 20.
+// An MTU below 1280 is no IPv6 link's (RFC 8200 5; 0 from a broken router):
+// as RFC 7915 4.2 does for MTU 0 the other way, the largest RFC 1191 5
+// plateau below the quoted packet's IPv4 length is used instead.
+uint32_t frag_needed_mtu(const Config& cfg, uint32_t mtu6, const Ipv6Packet& inner) noexcept {
+  const uint32_t shrink = inner.has_frag ? 28u : 20u;
+  const uint32_t mtu4 = mtu6 >= 1280 ? mtu6 - shrink : plateau_below(cfg, 20 + inner.l4_length());
+  const uint32_t link6 = cfg.ipv6_mtu > shrink ? cfg.ipv6_mtu - shrink : 68u;
+  return std::min({mtu4, cfg.ipv4_mtu, link6, uint32_t{0xffff}});
+}
+
 struct ErrorMap {
   uint8_t type, code;
   uint32_t rest;    // ICMPv4 bytes 4-7 (without the RFC 4884 length)
   bool extensions;  // RFC 4884 applies (Destination Unreachable, Time Exceeded)
 };
 
-bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexcept {
+bool map_icmp_error_64(const uint8_t* ic, ErrorMap& m) noexcept {
   uint8_t type = ic[icmp::kType], code = ic[icmp::kCode];
   switch (type) {
     case 1:
@@ -58,12 +90,7 @@ bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexce
         case 4: m = ErrorMap{3, 3, 0, true}; return true;
         default: return false;
       }
-    case 2: {
-      uint32_t mtu6 = load32(ic + 4);
-      uint32_t v4 = std::min({mtu6 >= 20 ? mtu6 - 20 : 0u, cfg.ipv4_mtu, cfg.ipv6_mtu - 20});
-      m = ErrorMap{3, 4, std::min<uint32_t>(v4, 0xffff), false};
-      return true;
-    }
+    case 2: m = ErrorMap{3, 4, 0, false}; return true;  // MTU: frag_needed_mtu()
     case 3: m = ErrorMap{11, code, 0, true}; return true;
     case 4:
       if (code == 0) {
@@ -84,12 +111,13 @@ bool map_icmp_error_64(const Config& cfg, const uint8_t* ic, ErrorMap& m) noexce
 // IPv4 flags/fragment-offset word and ID for a packet translated from p
 // (RFC 7915 5.1): with a Fragment header, its ID's low bits and MF, DF
 // clear; without, DF iff the IPv4 packet exceeds 1260 bytes.
-void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Output& out, uint16_t& id, uint16_t& ff) noexcept {
+void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Ipv4Addr s4, Ipv4Addr d4, Output& out, uint16_t& id,
+                   uint16_t& ff) noexcept {
   if (p.has_frag) {
     id = static_cast<uint16_t>(p.frag_id);
     ff = static_cast<uint16_t>((p.frag_offset / 8) | (p.mf ? ipv4::kFlagMf : 0));
   } else {
-    id = static_cast<uint16_t>(out.ipv4_id++);
+    id = next_ipv4_id(out, s4, d4, map_proto_64(p.protocol));
     ff = ipv4_len > 1260 ? ipv4::kFlagDf : 0;
   }
 }
@@ -187,7 +215,7 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
   if (csum_fold(csum_add_bytes(vsum, ic, icmp_len)) != 0xffff) return drop(Drop::kBadIcmpChecksum);
 
   ErrorMap m;
-  if (!map_icmp_error_64(cfg, ic, m)) return drop(Drop::kIcmpUntranslatable);
+  if (!map_icmp_error_64(ic, m)) return drop(Drop::kIcmpUntranslatable);
   const uint32_t body = icmp_len - 8;
   const uint32_t ipl = m.extensions ? uint32_t{ic[4]} * 8u : 0u;
   uint32_t quoted = body, ie = 0;
@@ -198,13 +226,21 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
   }
   Ipv6Packet inner;
   if (parse_ipv6_inner({ic + 8, quoted}, inner) != Drop::kNone || inner.ext_after_frag ||
-      inner.protocol == proto::kIcmp) {
+      inner.protocol == proto::kIcmp || has_ah(inner)) {
     return drop(Drop::kBadInnerPacket);
   }
+  if (m.type == 3 && m.code == 4) m.rest = frag_needed_mtu(cfg, load32(ic + 4), inner);
 
   Ipv4Addr s4, d4;
   if (!mapped(map_64(cfg, p.dst, true, d4))) return drop(Drop::kNoMappingDst);
-  if (!mapped(map_64(cfg, p.src, true, s4)) && !rfc6791_v4(cfg, out, s4)) return drop(Drop::kNoMappingSrc);
+  // The source: its mapping, else an RFC 6791 address. A mapping onto a
+  // reserved IPv4 address (a pool6 image of 127/8, 0/8, 224/4, 169.254/16,
+  // 255.255.255.255) is no usable source either: RFC 1122 3.2.1.3 forbids
+  // those as the source of any datagram, so the router gets an RFC 6791
+  // address, or the error is dropped when there is none.
+  if (Via v = map_64(cfg, p.src, true, s4); !mapped(v) || ipv4_reserved(s4)) {
+    if (!rfc6791_v4(cfg, out, s4)) return drop(mapped(v) ? Drop::kReservedSource : Drop::kNoMappingSrc);
+  }
   if (p.hop_limit <= 1) return drop(Drop::kTtlExceeded);  // never answer an error
 
   bool hairpin = false;
@@ -217,7 +253,7 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
   const uint32_t total = assemble_rfc4884(kIcmp4Error, o, op_out, ic + 8 + quoted, ie, false, attr);
 
   const uint8_t tos = cfg.override_tos ? cfg.tos : p.traffic_class;
-  const uint16_t id = p.has_frag ? static_cast<uint16_t>(p.frag_id) : static_cast<uint16_t>(out.ipv4_id++);
+  const uint16_t id = p.has_frag ? static_cast<uint16_t>(p.frag_id) : next_ipv4_id(out, s4, d4, proto::kIcmp);
   write_ipv4_header(o, tos, static_cast<uint16_t>(total), id, 0, static_cast<uint8_t>(p.hop_limit - 1), proto::kIcmp,
                     s4, d4);
   uint8_t* ic4 = o + 20;
@@ -248,7 +284,10 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   const uint32_t l4_len = p.l4_length();
 
   // ICMPv4 inside IPv6 would come out as a raw, unchecked ICMPv4 message.
-  if (p.protocol == proto::kIcmp) return drop(Drop::kBadProtocol);
+  // AH would be stripped (it parses as an extension header) or, as RFC 7915
+  // 5.1 has it, copied into Protocol where its ICV over the rewritten
+  // addresses fails anyway; 4->6 refuses protocol 51, so 6->4 refuses it too.
+  if (p.protocol == proto::kIcmp || has_ah(p)) return drop(Drop::kBadProtocol);
   if (p.protocol == proto::kIcmp6 && first && !p.ext_after_frag && l4_len >= 1 && is_icmp6_error(l4[0])) {
     return icmp_error_64(cfg, p, out);
   }
@@ -279,8 +318,14 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
     } else {
       return drop(Drop::kIcmpUntranslatable);
     }
-  } else if (first && p.protocol == proto::kUdp && l4_len < udp::kHeader) {
-    return drop(Drop::kBadL4Header);
+  } else if (first && p.protocol == proto::kUdp) {
+    if (l4_len < udp::kHeader) return drop(Drop::kBadL4Header);
+    // RFC 8200 8.1: a zero UDP checksum is invalid in IPv6 (the RFC 6935 /
+    // 6936 exception is for tunnels whose endpoints agreed to it, not for
+    // traffic through a translator). Computing one here would vouch for a
+    // payload nobody checksummed, so the packet is dropped, as an IPv6
+    // receiver would drop it.
+    if (load16(l4 + udp::kChecksum) == 0) return drop(Drop::kUdp6ZeroChecksum);
   } else if (first && p.protocol == proto::kTcp && l4_len < tcp::kMinHeader) {
     return drop(Drop::kBadL4Header);
   }
@@ -288,7 +333,7 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   const uint32_t ipv4_len = 20 + l4_len;
   if (ipv4_len > 65535) return drop(Drop::kBadPayloadLength);
   uint16_t id = 0, ff = 0;
-  ipv4_id_flags(p, ipv4_len, out, id, ff);
+  ipv4_id_flags(p, ipv4_len, s4, d4, out, id, ff);
   // RFC 7915 5.1: too big for the IPv4 link. A DF packet or an IPv6 fragment
   // gets Packet Too Big (MTU + 20, as Jool); a DF-clear whole packet (<= 1260
   // bytes, so only over a small IPv4 MTU) is fragmented here.
