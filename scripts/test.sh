@@ -10,6 +10,9 @@
 #   JOBS=n                  parallelism (default 2)
 #   EDGE46_BUILD_DIR=dir    normal build directory (default build)
 #   EDGE46_ASAN_BUILD_DIR=d sanitizer build directory (default build-asan)
+#   CI=true                 (set by CI services) the conformance vectors are
+#                           required: without ../shared the run fails instead
+#                           of skipping vectors.jool-siit
 # Exit status: non-zero if any build or any test failed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
