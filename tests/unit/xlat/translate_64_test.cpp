@@ -552,7 +552,6 @@ TEST_F(Hairpin, BigPacketIsNotRefusedForTheIpv4Mtu) {
   EXPECT_EQ(pkt(), v6_packet(e, seg));
 }
 
-
 // Fuzzer finding F1: an all-zero ICMPv4 message sums to 0, so its only valid
 // checksum is 0xffff; the incremental update must not leave 0x0000.
 TEST_F(Xlat64, EchoReplyOfZerosGetsChecksumFfff) {
