@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,7 +78,9 @@ struct alignas(64) Counters {
 // Summed view, in a stable named order: what `edge46ctl stats` shows.
 struct CounterTotals {
   std::vector<std::pair<std::string, uint64_t>> values;  // "packets_in.ipv4", "drop.no_mapping_dst", ...
-  uint64_t get(std::string_view name) const noexcept;
+  // The value of one counter, or nullopt when no counter has that name (a
+  // misspelt name is not a zero).
+  std::optional<uint64_t> get(std::string_view name) const noexcept;
 };
 
 // The per-worker blocks of one daemon. Sized once at start (workers do not
