@@ -30,7 +30,9 @@ namespace edge46::pipeline {
   X(kNotIp, "not_ip", "neither IPv4 nor IPv6 (version nibble)")                                                  \
   X(kWriteFailed, "write_failed", "the I/O backend refused the translated packet")                               \
   X(kOffloadStageFull, "offload_stage_full",                                                                     \
-    "a super-packet cut in software produced more output than the staging area holds")
+    "a super-packet cut in software produced more output than the staging area holds")                           \
+  X(kOffloadBadChecksumOffsets, "offload_bad_checksum_offsets",                                                  \
+    "TUN offload: partial checksum (NEEDS_CSUM) whose offsets are not the packet's TCP/UDP checksum field")
 
 enum class PipelineDrop : uint8_t {
 #define EDGE46_X(e, n, d) e,
