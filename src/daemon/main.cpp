@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
   // These names exist (tests/unit/daemon/pipeline_test.cpp reads them); 0 only
   // keeps a log line from failing.
   auto count = [&totals](std::string_view name) { return totals.get(name).value_or(0); };
-  daemon::log_info("stopped: " + std::to_string(count("packets_in.ipv4") + count("packets_in.ipv6")) +
-                   " packets in, " + std::to_string(count("translated")) + " translated");
+  daemon::log_info("stopped: " + std::to_string(count("packets_in.ipv4") + count("packets_in.ipv6")) + " packets in, " +
+                   std::to_string(count("translated")) + " translated");
   return 0;
 }
