@@ -142,6 +142,7 @@ Json handle(DaemonState& st, const Json& req) {
                 {"role", std::string(pipeline::role_name(snap->role.role))},
                 {"tun", st.tun_name},
                 {"workers", st.workers},
+                {"offload", st.offload},
                 {"config_file", st.config_path},
                 {"generation", snap->generation},
                 {"uptime_seconds", up},

@@ -48,6 +48,7 @@ struct DaemonState {
   std::string config_path;  // empty: no file (tests)
   std::string tun_name;
   unsigned workers = 1;
+  std::string offload = "off";  // TUN offloads as opened: "on", or "off (why)"; set before the server starts
   SnapshotHolder snapshot;
   pipeline::CounterSet counters;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -19,7 +19,11 @@ std::string errno_text(int e) {
 }
 }  // namespace
 
-Tun::Tun(Tun&& o) noexcept : name_(std::move(o.name_)), fds_(std::move(o.fds_)), offload_(o.offload_) {
+Tun::Tun(Tun&& o) noexcept
+    : name_(std::move(o.name_)),
+      fds_(std::move(o.fds_)),
+      offload_(o.offload_),
+      offload_refused_(std::move(o.offload_refused_)) {
   o.fds_.clear();
 }
 
@@ -31,6 +35,7 @@ Tun& Tun::operator=(Tun&& o) noexcept {
     name_ = std::move(o.name_);
     fds_ = std::move(o.fds_);
     offload_ = o.offload_;
+    offload_refused_ = std::move(o.offload_refused_);
     o.fds_.clear();
   }
   return *this;
@@ -45,9 +50,16 @@ Tun::~Tun() {
 tl::expected<Tun, std::string> Tun::open(const TunOptions& opt) {
   auto t = open_once(opt);
   if (!t && opt.offload && t.error().starts_with("TUNSETOFFLOAD")) {
+    // The failed attempt's fds are closed (t is destroyed) before the
+    // device is opened again without IFF_VNET_HDR.
+    std::string why = std::move(t.error());
     TunOptions plain = opt;
     plain.offload = false;
-    return open_once(plain);
+    auto p = open_once(plain);
+    if (p) {
+      p->offload_refused_ = std::move(why);
+    }
+    return p;
   }
   return t;
 }
@@ -100,8 +112,12 @@ tl::expected<Tun, std::string> Tun::open_once(const TunOptions& opt) {
     t.fds_.push_back(fd);
     if (opt.offload) {
       int sz = static_cast<int>(kVnetHdrSize);
-      unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-      if (::ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0 || ::ioctl(fd, TUNSETOFFLOAD, features) < 0) {
+      unsigned features =
+          opt.offload_features != 0 ? opt.offload_features : TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+      if (::ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+        return tl::unexpected("TUNSETOFFLOAD on " + opt.name + ": TUNSETVNETHDRSZ: " + errno_text(errno));
+      }
+      if (::ioctl(fd, TUNSETOFFLOAD, features) < 0) {
         return tl::unexpected("TUNSETOFFLOAD on " + opt.name + ": " + errno_text(errno));
       }
     }

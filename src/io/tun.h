@@ -15,7 +15,8 @@
 //    Every read and write starts with a 10-byte struct virtio_net_hdr;
 //    packets may carry partial checksums and TCP super-packets of up to
 //    64 KiB, which src/pipeline/offload.h translates once. If the kernel
-//    refuses TUNSETOFFLOAD the device is reopened with offloads off.
+//    refuses TUNSETOFFLOAD the device is reopened with offloads off, and
+//    offload_refused() says why (the daemon logs it and shows it in status).
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,9 @@ struct TunOptions {
   unsigned queues = 1;
   bool multiqueue = true;  // IFF_MULTI_QUEUE (needed for queues > 1)
   bool offload = false;    // IFF_VNET_HDR + TUNSETOFFLOAD
+  // TUN_F_* bits for TUNSETOFFLOAD; 0 means TUN_F_CSUM | TSO4 | TSO6 | TSO_ECN.
+  // (Tests pass a bit the kernel does not know to see the fallback.)
+  uint32_t offload_features = 0;
 };
 
 inline constexpr std::size_t kVnetHdrSize = 10;  // sizeof(struct virtio_net_hdr)
@@ -53,6 +57,9 @@ class Tun {
   std::size_t queues() const noexcept { return fds_.size(); }
   int fd(std::size_t queue) const noexcept { return fds_[queue]; }
   bool offload() const noexcept { return offload_; }
+  // Why offloads are off although they were asked for ("TUNSETOFFLOAD on
+  // e46: Invalid argument"); empty when they are on or were not asked for.
+  const std::string& offload_refused() const noexcept { return offload_refused_; }
 
   // Brings the link up and sets its MTU (ioctl on an AF_INET socket). The
   // operator may do this with `ip link` instead.
@@ -63,6 +70,7 @@ class Tun {
   std::string name_;
   std::vector<int> fds_;
   bool offload_ = false;
+  std::string offload_refused_;
 };
 
 // A burst of packets read from one queue into caller-owned slots.

@@ -24,13 +24,13 @@ std::string_view pipeline_drop_description(PipelineDrop d) noexcept {
   return i < kPipelineDropCount ? kDescriptions[i] : std::string_view{"unknown"};
 }
 
-uint64_t CounterTotals::get(std::string_view name) const noexcept {
+std::optional<uint64_t> CounterTotals::get(std::string_view name) const noexcept {
   for (const auto& [n, v] : values) {
     if (n == name) {
       return v;
     }
   }
-  return 0;
+  return std::nullopt;
 }
 
 CounterSet::CounterSet(std::size_t workers) : n_(workers == 0 ? 1 : workers), blocks_(new Counters[n_]) {}

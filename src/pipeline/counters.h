@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,7 +30,9 @@ namespace edge46::pipeline {
   X(kNotIp, "not_ip", "neither IPv4 nor IPv6 (version nibble)")                                                  \
   X(kWriteFailed, "write_failed", "the I/O backend refused the translated packet")                               \
   X(kOffloadStageFull, "offload_stage_full",                                                                     \
-    "a super-packet cut in software produced more output than the staging area holds")
+    "a super-packet cut in software produced more output than the staging area holds")                           \
+  X(kOffloadBadChecksumOffsets, "offload_bad_checksum_offsets",                                                  \
+    "TUN offload: partial checksum (NEEDS_CSUM) whose offsets are not the packet's TCP/UDP checksum field")
 
 enum class PipelineDrop : uint8_t {
 #define EDGE46_X(e, n, d) e,
@@ -77,7 +80,9 @@ struct alignas(64) Counters {
 // Summed view, in a stable named order: what `edge46ctl stats` shows.
 struct CounterTotals {
   std::vector<std::pair<std::string, uint64_t>> values;  // "packets_in.ipv4", "drop.no_mapping_dst", ...
-  uint64_t get(std::string_view name) const noexcept;
+  // The value of one counter, or nullopt when no counter has that name (a
+  // misspelt name is not a zero).
+  std::optional<uint64_t> get(std::string_view name) const noexcept;
 };
 
 // The per-worker blocks of one daemon. Sized once at start (workers do not

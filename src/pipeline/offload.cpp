@@ -121,6 +121,41 @@ void process_plain(const xlat::Config& x, const RoleConfig& r, std::span<const u
   if (res.emitted()) emit_outputs(a);
 }
 
+// Where a partial checksum of this packet must be completed: csum_start at
+// the TCP or UDP header and csum_offset at its checksum field (virtio 1.1
+// 5.1.6.2; the kernel's skb_checksum_help). The kernel asks only for those
+// two (TUN_F_CSUM); a fragment never carries a partial checksum, because the
+// checksum covers the whole datagram. Returns false for anything else.
+bool checksum_offsets_valid(std::span<const uint8_t> pkt, uint16_t csum_start, uint16_t csum_offset) noexcept {
+  uint32_t l4 = 0;
+  uint8_t proto = 0;
+  uint32_t end = 0;  // bytes of the packet per its header (link padding excluded)
+  if (!pkt.empty() && (pkt[0] >> 4) == 4) {
+    net::Ipv4Packet p{};
+    if (net::parse_ipv4(pkt, p, false) != core::Drop::kNone || p.is_fragment()) return false;
+    l4 = p.ihl;
+    proto = p.protocol;
+    end = p.total_length;
+  } else if (!pkt.empty() && (pkt[0] >> 4) == 6) {
+    net::Ipv6Packet p{};
+    if (net::parse_ipv6(pkt, p) != core::Drop::kNone || p.has_frag) return false;
+    l4 = p.l4_offset;
+    proto = p.protocol;
+    end = static_cast<uint32_t>(net::ipv6::kHeader) + p.payload_length;
+  } else {
+    return false;
+  }
+  std::size_t field = 0;
+  if (proto == net::proto::kTcp) {
+    field = net::tcp::kChecksum;
+  } else if (proto == net::proto::kUdp) {
+    field = net::udp::kChecksum;
+  } else {
+    return false;
+  }
+  return csum_start == l4 && csum_offset == field && l4 + field + 2u <= end;
+}
+
 }  // namespace
 
 bool complete_checksum(std::span<uint8_t> pkt, uint16_t csum_start, uint16_t csum_offset) noexcept {
@@ -129,7 +164,11 @@ bool complete_checksum(std::span<uint8_t> pkt, uint16_t csum_start, uint16_t csu
   // The field holds the pseudo-header sum; summing it with the data gives the
   // full sum (RFC 1071), whose complement is the checksum.
   uint64_t sum = net::csum_add_bytes(0, pkt.data() + csum_start, pkt.size() - csum_start);
-  store16(field, net::csum_finish(sum));
+  // A result of 0 is sent as 0xffff, as the kernel does (CSUM_MANGLED_0):
+  // the same value in one's complement, and for UDP 0 would mean "no
+  // checksum" (RFC 768), which 4->6 translation refuses.
+  const uint16_t csum = net::csum_finish(sum);
+  store16(field, csum == 0 ? uint16_t{0xffff} : csum);
   return true;
 }
 
@@ -146,15 +185,27 @@ void process_vnet(const xlat::Config& x, const RoleConfig& r, std::span<uint8_t>
   std::memcpy(&h, frame.data(), sizeof h);
   auto pkt = frame.subspan(sizeof h);
 
+  // A partial checksum we cannot place would be completed over the wrong
+  // bytes (or outside the packet) and the packet would leave with a wrong
+  // checksum: dropped under its own name, before anything else reads it.
+  if ((h.flags & kVnetNeedsCsum) != 0 && !checksum_offsets_valid(pkt, h.csum_start, h.csum_offset)) {
+    if (auto fam = classify(pkt)) {
+      const std::size_t fi = *fam == xlat::Family::kV4 ? kV4 : kV6;
+      c.packets_in[fi].add();
+      c.bytes_in[fi].add(pkt.size());
+    }
+    c.drop(PipelineDrop::kOffloadBadChecksumOffsets);
+    return;
+  }
+
   TcpLayout t{};
   const bool gso = h.gso_type != kGsoNone && tcp_layout(pkt, h, t) && t.payload > h.gso_size;
   if (!gso) {
-    if ((h.flags & kVnetNeedsCsum) != 0 && !complete_checksum(pkt, h.csum_start, h.csum_offset)) {
-      // Offsets outside the packet: let the core name the malformation.
-    }
-    if (h.gso_type != kGsoNone && (h.flags & kVnetNeedsCsum) == 0) {
-      // A GSO type we did not negotiate or cannot parse: translate as one
-      // packet; the core applies the usual size rules.
+    // Not a super-packet we translate once (no GSO, one segment's worth, or a
+    // GSO type we did not negotiate): one packet through the ordinary path,
+    // where the core applies the usual size rules.
+    if ((h.flags & kVnetNeedsCsum) != 0) {
+      complete_checksum(pkt, h.csum_start, h.csum_offset);  // offsets checked above
     }
     process_plain(x, r, pkt, a, c);
     return;

@@ -4,7 +4,11 @@
 // What the kernel hands us, and what we do with it:
 //  - a packet with a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the L4
 //    checksum field holds only the pseudo-header sum. We complete it in
-//    software (one pass over the segment), then translate as usual.
+//    software (one pass over the segment), then translate as usual. The
+//    offsets must name the packet's TCP or UDP checksum field (csum_start at
+//    the transport header, csum_offset 16 or 6, no fragment); any other frame
+//    is dropped as PipelineDrop::kOffloadBadChecksumOffsets, with nothing
+//    emitted, since completing elsewhere would leave a wrong checksum.
 //  - a TCP GSO super-packet (gso_type TCPV4/TCPV6, up to 64 KiB, gso_size =
 //    MSS): translated once. We build the first segment (headers + gso_size
 //    bytes, full checksum) and run it through the role pipeline; if the
@@ -75,8 +79,11 @@ struct OffloadArea {
 void process_vnet(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<uint8_t> frame, OffloadArea& area,
                   Counters& c) noexcept;
 
-// Completes a partial checksum (NEEDS_CSUM) in place. False when the offsets
-// do not fit the packet.
+// Completes a partial checksum (NEEDS_CSUM) in place: the one's complement
+// sum from csum_start to the end, complemented, stored at csum_start +
+// csum_offset (0 is stored as 0xffff). False when the field does not fit in
+// the packet; it does not check that the field is the L4 checksum
+// (process_vnet does).
 bool complete_checksum(std::span<uint8_t> pkt, uint16_t csum_start, uint16_t csum_offset) noexcept;
 
 }  // namespace edge46::pipeline

@@ -75,6 +75,30 @@ Bytes partial_tcp4(std::size_t n) {
   return test::ipv4(h, seg);
 }
 
+Bytes partial_udp4(std::size_t n) {
+  auto seg = test::udp(40000, 5001, payload(n));
+  test::Ip4 h;
+  h.src = a4("192.0.2.2");
+  h.dst = a4("198.51.100.2");
+  h.proto = test::kUdp;
+  test::Sum s;
+  s.addr4(h.src);
+  s.addr4(h.dst);
+  s.word(test::kUdp);
+  s.word(static_cast<uint16_t>(seg.size()));
+  test::put16(seg, 6, s.folded());
+  return test::ipv4(h, seg);
+}
+
+// What the kernel (or a NIC) does with a partial checksum, written with the
+// test's own RFC 1071 loop: sum from csum_start to the end (the field holds
+// the pseudo-header sum) and store the complement at csum_start + csum_offset.
+void complete_partial(Bytes& p, std::size_t csum_start, std::size_t csum_offset) {
+  test::Sum s;
+  s.bytes(std::span<const uint8_t>(p).subspan(csum_start));
+  test::put16(p, csum_start + csum_offset, s.checksum());
+}
+
 Bytes frame(const VnetHdr& h, const Bytes& pkt) {
   Bytes f(sizeof h);
   std::memcpy(f.data(), &h, sizeof h);
@@ -139,7 +163,7 @@ TEST_F(Offload, SuperPacket64IsTranslatedOnce) {
   EXPECT_EQ(test::str4(whole, 16), "192.0.2.2");
   EXPECT_EQ(whole[33], 0x18);  // flags of the super-packet kept
   // Completing the partial checksum the way the kernel will gives a valid packet.
-  ASSERT_TRUE(pipeline::complete_checksum(whole, 20, 16));
+  complete_partial(whole, 20, 16);
   EXPECT_TRUE(test::l4_valid4(whole));
 
   auto t = counters.totals();
@@ -171,7 +195,7 @@ TEST_F(Offload, SuperPacket46IsTranslatedOnce) {
   EXPECT_EQ(test::get16(whole, 4), 20 + n);
   EXPECT_EQ(test::str6(whole, 8), "64:ff9b::c000:202");
   EXPECT_EQ(test::str6(whole, 24), "2001:db8:6::2");
-  ASSERT_TRUE(pipeline::complete_checksum(whole, 40, 16));
+  complete_partial(whole, 40, 16);
   EXPECT_TRUE(test::l4_valid6(whole, 40, test::kTcp));
 }
 
@@ -212,6 +236,8 @@ TEST_F(Offload, ShortFrameIsCounted) {
   EXPECT_EQ(counters.totals().get("drop.not_ip"), 1u);
 }
 
+// Offsets beyond the packet: nothing is read or written outside it, and the
+// frame is dropped under its own name rather than translated.
 TEST_F(Offload, BadChecksumOffsetsDoNotReadOutside) {
   auto pkt = partial_tcp6(10);
   VnetHdr h;
@@ -219,8 +245,101 @@ TEST_F(Offload, BadChecksumOffsetsDoNotReadOutside) {
   h.csum_start = 60000;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);  // must not crash (ASan build checks)
-  SUCCEED();
+  pipeline::process_vnet(s.xlat, role, f, *area, c);  // ASan builds check the reads
+  EXPECT_EQ(area->count, 0u);
+  auto t = counters.totals();
+  EXPECT_EQ(t.get("drop.offload_bad_checksum_offsets"), 1u);
+  EXPECT_EQ(t.get("translated"), 0u);
+  EXPECT_EQ(t.get("packets_out.ipv4"), 0u);
+  EXPECT_EQ(0, std::memcmp(f.data() + sizeof h, pkt.data(), pkt.size()));  // frame left as it was
+}
+
+// Offsets inside the packet that do not name its TCP/UDP checksum field
+// (virtio 1.1 5.1.6.2: the checksum goes at csum_start + csum_offset, with
+// csum_start the start of the transport header). Completing there would
+// overwrite another field and leave the real checksum partial: each frame is
+// dropped under its own name, nothing is written.
+TEST_F(Offload, ChecksumOffsetsNotAtTheL4ChecksumAreDropped) {
+  struct Case {
+    const char* what;
+    Bytes pkt;
+    uint8_t gso_type;
+    uint16_t gso_size, csum_start, csum_offset;
+  };
+  const Case cases[] = {
+      {"IPv6 TCP, offset at the window field", partial_tcp6(100), pipeline::kGsoNone, 0, 40, 14},
+      {"IPv6 TCP, the UDP offset", partial_tcp6(100), pipeline::kGsoNone, 0, 40, 6},
+      {"IPv6 TCP, start inside the IPv6 header", partial_tcp6(100), pipeline::kGsoNone, 0, 24, 16},
+      {"IPv4 TCP, start 4 bytes late", partial_tcp4(100), pipeline::kGsoNone, 0, 24, 16},
+      {"IPv4 TCP, start at the IPv4 header", partial_tcp4(100), pipeline::kGsoNone, 0, 0, 10},
+      {"IPv4 UDP, the TCP offset", partial_udp4(100), pipeline::kGsoNone, 0, 20, 16},
+      {"IPv4 TCP super-packet, offset at the window", partial_tcp4(4000), pipeline::kGsoTcpV4, 1400, 20, 14},
+      {"IPv6 TCP super-packet, start 1 byte late", partial_tcp6(4000), pipeline::kGsoTcpV6, 1400, 41, 16},
+      {"checksum field past the end", partial_tcp6(10), pipeline::kGsoNone, 0, 40, 200},
+  };
+  uint64_t n = 0;
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.what);
+    VnetHdr h;
+    h.flags = pipeline::kVnetNeedsCsum;
+    h.gso_type = k.gso_type;
+    h.gso_size = k.gso_size;
+    h.csum_start = k.csum_start;
+    h.csum_offset = k.csum_offset;
+    auto f = frame(h, k.pkt);
+    pipeline::process_vnet(s.xlat, role, f, *area, c);
+    ++n;
+    EXPECT_EQ(area->count, 0u);
+    auto t = counters.totals();
+    EXPECT_EQ(t.get("drop.offload_bad_checksum_offsets"), n);
+    EXPECT_EQ(t.get("translated"), 0u);
+    EXPECT_EQ(t.get("gso_out"), 0u);
+  }
+}
+
+// A partial UDP checksum is completed like a TCP one; a sum of zero is sent
+// as 0xffff (RFC 768: 0 would mean "no checksum", which the 4->6 direction
+// refuses).
+TEST_F(Offload, PartialUdpChecksumIsCompleted) {
+  auto pkt = partial_udp4(101);
+  VnetHdr h;
+  h.flags = pipeline::kVnetNeedsCsum;
+  h.csum_start = 20;
+  h.csum_offset = 6;
+  auto f = frame(h, pkt);
+  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  ASSERT_EQ(area->count, 1u);
+  Bytes out(area->em[0].head.begin(), area->em[0].head.end());
+  ASSERT_EQ(out[0] >> 4, 6);
+  EXPECT_TRUE(test::l4_valid6(out, 40, test::kUdp));
+  EXPECT_EQ(counters.totals().get("translated"), 1u);
+}
+
+TEST_F(Offload, PartialUdpChecksumSummingToZeroIsSentAsAllOnes) {
+  // Two bytes of payload chosen so that the data sums to 0xffff: the
+  // complement is 0.
+  auto pkt = partial_udp4(2);
+  test::put16(pkt, 28, 0);
+  test::Sum sum;
+  sum.bytes(std::span<const uint8_t>(pkt).subspan(20));
+  test::put16(pkt, 28, static_cast<uint16_t>(~sum.folded()));
+  test::Sum check;
+  check.bytes(std::span<const uint8_t>(pkt).subspan(20));
+  ASSERT_EQ(check.checksum(), 0);
+  VnetHdr h;
+  h.flags = pipeline::kVnetNeedsCsum;
+  h.csum_start = 20;
+  h.csum_offset = 6;
+  auto f = frame(h, pkt);
+  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  ASSERT_EQ(area->count, 1u);
+  Bytes out(area->em[0].head.begin(), area->em[0].head.end());
+  ASSERT_EQ(out[0] >> 4, 6);
+  EXPECT_NE(test::get16(out, 46), 0);
+  EXPECT_TRUE(test::l4_valid6(out, 40, test::kUdp));
+  auto t = counters.totals();
+  EXPECT_EQ(t.get("translated"), 1u);
+  EXPECT_EQ(t.get("drop.udp_zero_checksum"), 0u);
 }
 
 }  // namespace

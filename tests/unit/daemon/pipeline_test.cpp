@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -62,7 +63,8 @@ struct Fixture : ::testing::Test {
   std::unique_ptr<xlat::Output> out = std::make_unique<xlat::Output>();
   pipeline::CounterSet counters{1};
   pipeline::Counters& c = counters.worker(0);
-  uint64_t get(const char* name) { return counters.totals().get(name); }
+  // nullopt for a name that is not a counter, so a typo fails the check.
+  std::optional<uint64_t> get(const char* name) { return counters.totals().get(name); }
 };
 
 using Pipeline = Fixture;
@@ -162,10 +164,23 @@ TEST_F(Pipeline, ErPassesGenuineTraffic) {
   EXPECT_EQ(get("drop.er_spoofed_service_source"), 0u);
 }
 
+// With drop-own-service-sources off (an ER carrying the extra EAMs of RFC
+// 7756 5.2), the packet of case 2 above is translated like any other.
 TEST_F(Pipeline, ErRuleCanBeTurnedOff) {
   auto s = er_settings(false, false);
   auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c);
   EXPECT_FALSE(r.pipeline_drop.has_value());
+  EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kTranslated);
+  ASSERT_TRUE(r.emitted());
+  ASSERT_EQ(out->count, 1u);
+  EXPECT_EQ(out->packets[0].family, xlat::Family::kV4);
+  auto p = out->packet(0);
+  ASSERT_GE(p.size(), 20u);
+  EXPECT_EQ(p[0] >> 4, 4);
+  EXPECT_EQ(test::str4(p, 12), "192.0.2.1");  // pool6 64:ff9b::/96 (RFC 6052)
+  EXPECT_EQ(test::str4(p, 16), "192.0.2.1");  // EAM 2001:db8:a:: <-> 192.0.2.1
+  EXPECT_EQ(get("translated"), 1u);
+  EXPECT_EQ(get("drop.er_spoofed_service_source"), 0u);
 }
 
 TEST_F(Pipeline, BrRoleHasNoErRules) {
@@ -175,12 +190,17 @@ TEST_F(Pipeline, BrRoleHasNoErRules) {
   EXPECT_FALSE(pipeline::er_check(s.xlat, br, xlat::Family::kV6, udp6("2001:db8:a::", "2001:db8:a::")));
 }
 
-TEST(Counters, BlocksAreCacheLineAligned) {
-  static_assert(alignof(pipeline::Counters) == 64);
-  pipeline::CounterSet set(3);
-  for (std::size_t i = 0; i < 3; ++i) {
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(&set.worker(i)) % 64, 0u);
-  }
+// A name that is not a counter has no value (not 0), so a check against a
+// misspelt counter fails instead of passing.
+TEST(Counters, UnknownNameHasNoValue) {
+  pipeline::CounterSet set(1);
+  auto tot = set.totals();
+  EXPECT_FALSE(tot.get("drop.no_such_reason").has_value());
+  EXPECT_FALSE(tot.get("").has_value());
+  EXPECT_FALSE(tot.get("translate").has_value());
+  ASSERT_TRUE(tot.get("translated").has_value());
+  EXPECT_EQ(*tot.get("translated"), 0u);
+  EXPECT_EQ(tot.get("drop.offload_bad_checksum_offsets"), 0u);
 }
 
 TEST(Counters, WorkersAreSummedAndEveryDropReasonIsNamed) {

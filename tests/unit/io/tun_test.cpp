@@ -40,6 +40,35 @@ TEST(Tun, OffloadOpensWithVnetHeader) {
   auto t = Tun::open({name, 1, true, true});
   ASSERT_TRUE(t) << t.error();
   EXPECT_TRUE(t->offload());
+  EXPECT_EQ(t->offload_refused(), "");
+}
+
+TEST(Tun, OffloadNotAskedIsNotRefused) {
+  if (::geteuid() != 0 || ::access("/dev/net/tun", R_OK | W_OK) != 0) {
+    GTEST_SKIP() << "needs root and /dev/net/tun";
+  }
+  std::string name = "e46n" + std::to_string(::getpid() % 100000);
+  auto t = Tun::open({name, 1, true, false});
+  ASSERT_TRUE(t) << t.error();
+  EXPECT_FALSE(t->offload());
+  EXPECT_EQ(t->offload_refused(), "");
+}
+
+// The kernel refuses TUNSETOFFLOAD with a feature bit it does not know
+// (drivers/net/tun.c set_offload: EINVAL). The device still opens, without
+// offloads, and says why, so the daemon can show it.
+TEST(Tun, RefusedOffloadFallsBackVisibly) {
+  if (::geteuid() != 0 || ::access("/dev/net/tun", R_OK | W_OK) != 0) {
+    GTEST_SKIP() << "needs root and /dev/net/tun";
+  }
+  std::string name = "e46r" + std::to_string(::getpid() % 100000);
+  TunOptions o{name, 1, true, true};
+  o.offload_features = 0x80000000u;  // no such TUN_F_* bit
+  auto t = Tun::open(o);
+  ASSERT_TRUE(t) << t.error();
+  EXPECT_FALSE(t->offload());
+  EXPECT_NE(t->offload_refused().find("TUNSETOFFLOAD"), std::string::npos) << t->offload_refused();
+  EXPECT_NE(t->offload_refused().find("Invalid argument"), std::string::npos) << t->offload_refused();
 }
 
 }  // namespace
