@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <exception>
-#include <nlohmann/detail/input/json_sax.hpp>
 
 #include "config/loader.h"
 #include "daemon/log.h"
