@@ -1,19 +1,27 @@
 // edge46ctl: talks to a running edge46d over its control socket.
 //
-//   edge46ctl [--socket PATH] [--json] status
+//   edge46ctl [--socket PATH] [--timeout SECONDS] [--json] status
 //   edge46ctl config show
 //   edge46ctl eamt show | add <ipv6-prefix> <ipv4-prefix> | remove <ipv6-prefix> <ipv4-prefix>
 //   edge46ctl pool6 show
 //   edge46ctl stats [--prometheus] [--nonzero]
 //   edge46ctl reload
 //
-// Exit codes: 0 success, 1 the daemon refused the request, 2 no daemon / usage.
+// Exit codes: 0 success, 1 the daemon refused the request, 2 no daemon / no
+// answer in time / not the daemon (see below) / usage.
+//
+// Before sending anything, the peer is checked with SO_PEERCRED: it must run
+// as root or as the caller's own uid. Anyone else listening on the path is an
+// impostor that replaced the socket (docs/operations.md, "Control socket").
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iomanip>
@@ -21,6 +29,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <utility>
 
 using Json = nlohmann::ordered_json;
 
@@ -32,31 +41,108 @@ struct Reply {
   Json body;
 };
 
-Reply call(const std::string& path, const Json& req) {
+using Clock = std::chrono::steady_clock;
+
+// Waits for `events` on fd until `deadline`; false on timeout or error.
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      errno = ETIMEDOUT;
+      return false;
+    }
+    pollfd p{fd, events, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60'000)));
+    if (n > 0) {
+      return true;
+    }
+    if (n < 0 && errno != EINTR) {
+      return false;
+    }
+  }
+}
+
+Reply call(const std::string& path, const Json& req, double timeout_s) {
   Reply r;
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  std::ostringstream secs;
+  secs << timeout_s;
+  const std::string within = " within " + secs.str() + " s (--timeout)";
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
-  if (fd < 0 || path.size() >= sizeof a.sun_path) {
+  if (path.size() >= sizeof a.sun_path) {
     r.error = "bad socket path " + path;
     return r;
   }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    r.error = std::string("socket: ") + std::strerror(errno);
+    return r;
+  }
+  // connect(2) on a Unix socket blocks while the listener's backlog is full,
+  // for at most SO_SNDTIMEO.
+  const auto us = static_cast<long long>(timeout_s * 1e6);
+  timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   std::memcpy(a.sun_path, path.data(), path.size());
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) {
-    r.error = "cannot connect to " + path + ": " + std::strerror(errno) + " (is edge46d running? --socket PATH)";
+    const int e = errno;
+    r.error = e == EAGAIN || e == EINPROGRESS
+                  ? "cannot connect to " + path + within + ": edge46d does not accept connections"
+                  : "cannot connect to " + path + ": " + std::strerror(e) + " (is edge46d running? --socket PATH)";
     ::close(fd);
     return r;
   }
-  std::string line = req.dump() + "\n";
-  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
-    r.error = std::string("send: ") + std::strerror(errno);
+  // The daemon runs as root; a test or private instance runs as ourselves.
+  // Anyone else who could put a socket there must not be believed.
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    r.error = std::string("cannot check who listens on ") + path + ": " + std::strerror(errno);
     ::close(fd);
     return r;
+  }
+  if (cred.uid != 0 && cred.uid != ::getuid()) {
+    r.error = "refusing to talk to " + path + ": it is served by pid " + std::to_string(cred.pid) + " running as uid " +
+              std::to_string(cred.uid) + ", neither root nor you (uid " + std::to_string(::getuid()) +
+              "); someone may have replaced edge46d's socket: check the owner and mode of its directory";
+    ::close(fd);
+    return r;
+  }
+  const std::string line = req.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  std::size_t off = 0;
+  while (off < line.size()) {
+    if (!wait_for(fd, POLLOUT, deadline)) {
+      r.error = errno == ETIMEDOUT ? "edge46d on " + path + " did not take the request" + within
+                                   : std::string("poll: ") + std::strerror(errno);
+      ::close(fd);
+      return r;
+    }
+    const ssize_t w = ::send(fd, line.data() + off, line.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      continue;
+    }
+    if (w <= 0) {
+      r.error = std::string("send: ") + std::strerror(errno);
+      ::close(fd);
+      return r;
+    }
+    off += static_cast<std::size_t>(w);
   }
   std::string buf;
   char chunk[65536];
   while (buf.find('\n') == std::string::npos) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (!wait_for(fd, POLLIN, deadline)) {
+      r.error = errno == ETIMEDOUT ? "no answer from edge46d on " + path + within
+                                   : std::string("poll: ") + std::strerror(errno);
+      ::close(fd);
+      return r;
+    }
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      continue;
+    }
     if (n <= 0) {
       break;
     }
@@ -68,15 +154,41 @@ Reply call(const std::string& path, const Json& req) {
     r.body = Json::parse(buf.substr(0, buf.find('\n')));
   } catch (const std::exception& e) {
     r.connected = false;
-    r.error = std::string("bad answer from daemon: ") + e.what();
+    r.error = buf.empty() ? "edge46d on " + path + " closed the connection without an answer"
+                          : std::string("bad answer from daemon: ") + e.what();
   }
   return r;
+}
+
+// An argument the JSON request cannot carry (ill-formed UTF-8) is refused
+// here, named with its bad bytes in hex, instead of aborting in dump().
+std::string check_argument(const char* what, const std::string& v) {
+  try {
+    (void)Json(v).dump();
+    return {};
+  } catch (const Json::type_error&) {
+  }
+  std::string shown;
+  for (std::size_t i = 0; i < v.size() && i < 64; ++i) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      shown += static_cast<char>(c);
+    } else {
+      char b[5];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      shown += b;
+    }
+  }
+  if (v.size() > 64) {
+    shown += "...(" + std::to_string(v.size()) + " bytes)";
+  }
+  return std::string(what) + " is not valid UTF-8: \"" + shown + "\"";
 }
 
 std::string scalar(const Json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "-";
-  return v.dump();
+  return v.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 void print_table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
@@ -124,15 +236,16 @@ void print_prometheus(const Json& body) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"edge46ctl: control a running edge46d"};
   app.require_subcommand(1);
   std::string socket_path = std::getenv("EDGE46_SOCKET") ? std::getenv("EDGE46_SOCKET") : "/run/edge46/edge46.sock";
   bool json = false;
   app.add_option("-s,--socket", socket_path, "control socket of the instance (env EDGE46_SOCKET)");
   app.add_flag("-j,--json", json, "print the daemon's JSON answer");
+  double timeout_s = 10;
+  app.add_option("-t,--timeout", timeout_s, "seconds to wait for the daemon (connect, send, answer)")
+      ->check(CLI::Range(0.001, 86400.0));
 
   auto* status = app.add_subcommand("status", "role, TUN, workers, configuration generation, reloads");
   auto* config = app.add_subcommand("config", "running configuration");
@@ -163,6 +276,13 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  for (auto [what, v] : {std::pair{"ipv6 prefix", &v6}, std::pair{"ipv4 prefix", &v4}}) {
+    if (auto why = check_argument(what, *v); !why.empty()) {
+      std::cerr << "edge46ctl: " << why << "\n";
+      return 2;
+    }
+  }
+
   Json req;
   if (*status)
     req = {{"cmd", "status"}};
@@ -188,7 +308,7 @@ int main(int argc, char** argv) {
   (void)eamt;
   (void)pool6;
 
-  auto r = call(socket_path, req);
+  auto r = call(socket_path, req, timeout_s);
   if (!r.connected) {
     std::cerr << "edge46ctl: " << r.error << "\n";
     return 2;
@@ -196,7 +316,7 @@ int main(int argc, char** argv) {
   const auto& b = r.body;
   const bool ok = b.value("ok", false);
   if (json) {
-    std::cout << b.dump(2) << "\n";
+    std::cout << b.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
     return ok ? 0 : 1;
   }
   if (!ok) {
@@ -239,4 +359,16 @@ int main(int argc, char** argv) {
     if (b.contains("warning")) std::cout << "warning: " << scalar(b["warning"]) << "\n";
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Whatever the answer looks like (an old or foreign daemon), no abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "edge46ctl: unexpected answer or failure: " << e.what() << "\n";
+    return 2;
+  }
 }

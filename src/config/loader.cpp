@@ -1,13 +1,15 @@
 #include "config/loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <initializer_list>
 #include <optional>
-#include <sstream>
 
 #include <toml++/toml.h>
 
@@ -26,6 +28,37 @@ std::string ConfigError::to_string() const {
 }
 
 namespace {
+
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629 section 4: no
+// overlong forms, no surrogates, nothing above U+10FFFF), 0 when ill-formed.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // bounds of the second byte
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    lo = c == 0xe0 ? 0xa0 : 0x80;
+    hi = c == 0xed ? 0x9f : 0xbf;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    lo = c == 0xf0 ? 0x90 : 0x80;
+    hi = c == 0xf4 ? 0x8f : 0xbf;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || b(i + 1) < lo || b(i + 1) > hi) {
+    return 0;
+  }
+  for (std::size_t k = 2; k < n; ++k) {
+    if (b(i + k) < 0x80 || b(i + k) > 0xbf) {
+      return 0;
+    }
+  }
+  return n;
+}
 
 // Thrown inside the loader only and turned into a ConfigError at the entry
 // points: the walk below stops at the first problem.
@@ -65,7 +98,7 @@ class Walker {
         for (auto n : known) {
           list += (list.empty() ? "" : ", ") + std::string(n);
         }
-        fail(k.source(), join(path, k.str()), "unknown key (expected one of: " + list + ")");
+        fail(k.source(), join(path, excerpt(k.str())), "unknown key (expected one of: " + list + ")");
       }
     }
   }
@@ -104,7 +137,7 @@ class Walker {
       for (auto c : choices) {
         list += (list.empty() ? "" : " | ") + std::string(c);
       }
-      fail(n.source(), key, "\"" + s + "\" is not one of " + list);
+      fail(n.source(), key, "\"" + excerpt(s) + "\" is not one of " + list);
     }
     return s;
   }
@@ -114,9 +147,9 @@ class Walker {
       return *p;
     }
     if (net::parse_ipv4_prefix(s, true)) {
-      fail(n.source(), key, "\"" + s + "\" has host bits set beyond the prefix length");
+      fail(n.source(), key, "\"" + excerpt(s) + "\" has host bits set beyond the prefix length");
     }
-    fail(n.source(), key, "\"" + s + "\" is not an IPv4 prefix (a.b.c.d/len, or a bare address for /32)");
+    fail(n.source(), key, "\"" + excerpt(s) + "\" is not an IPv4 prefix (a.b.c.d/len, or a bare address for /32)");
   }
   net::Ipv6Prefix get_prefix6(const toml::node& n, const std::string& key) const {
     std::string s = get_string(n, key);
@@ -124,23 +157,23 @@ class Walker {
       return *p;
     }
     if (net::parse_ipv6_prefix(s, true)) {
-      fail(n.source(), key, "\"" + s + "\" has host bits set beyond the prefix length");
+      fail(n.source(), key, "\"" + excerpt(s) + "\" has host bits set beyond the prefix length");
     }
-    fail(n.source(), key, "\"" + s + "\" is not an IPv6 prefix (x:x::/len, or a bare address for /128)");
+    fail(n.source(), key, "\"" + excerpt(s) + "\" is not an IPv6 prefix (x:x::/len, or a bare address for /128)");
   }
   net::Ipv4Addr get_addr4(const toml::node& n, const std::string& key) const {
     std::string s = get_string(n, key);
     if (auto a = net::parse_ipv4(s)) {
       return *a;
     }
-    fail(n.source(), key, "\"" + s + "\" is not an IPv4 address");
+    fail(n.source(), key, "\"" + excerpt(s) + "\" is not an IPv4 address");
   }
   net::Ipv6Addr get_addr6(const toml::node& n, const std::string& key) const {
     std::string s = get_string(n, key);
     if (auto a = net::parse_ipv6(s)) {
       return *a;
     }
-    fail(n.source(), key, "\"" + s + "\" is not an IPv6 address");
+    fail(n.source(), key, "\"" + excerpt(s) + "\" is not an IPv6 address");
   }
   const toml::table& get_table(const toml::node& n, const std::string& key) const {
     want(n, toml::node_type::table, key);
@@ -338,6 +371,37 @@ Settings load_document(const Walker& w, const toml::table& root) {
 
 }  // namespace
 
+std::string excerpt(std::string_view s, std::size_t max) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size() && i < max) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    const std::size_t n = c >= 0x80 ? utf8_length(s, i) : 0;
+    if (n != 0 && i + n > max) {
+      break;  // a whole character or none
+    }
+    if (n != 0) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+      ++i;
+    }
+  }
+  if (i < s.size()) {
+    out += "...(" + std::to_string(s.size()) + " bytes)";
+  }
+  return out;
+}
+
 tl::expected<Settings, ConfigError> load_string(std::string_view text, std::string_view source_name) {
   const std::string file(source_name);
   toml::table root;
@@ -345,7 +409,8 @@ tl::expected<Settings, ConfigError> load_string(std::string_view text, std::stri
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
     return tl::unexpected(ConfigError{file, static_cast<int>(e.source().begin.line),
-                                      static_cast<int>(e.source().begin.column), "", std::string(e.description())});
+                                      static_cast<int>(e.source().begin.column), "",
+                                      excerpt(e.description(), 4 * kExcerptBytes)});
   }
   try {
     Settings s = load_document(Walker(file), root);
@@ -357,13 +422,44 @@ tl::expected<Settings, ConfigError> load_string(std::string_view text, std::stri
 }
 
 tl::expected<Settings, ConfigError> load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return tl::unexpected(ConfigError{path, 0, 0, "", std::string("cannot open: ") + std::strerror(errno)});
+  auto fail = [&](const std::string& why) { return tl::unexpected(ConfigError{path, 0, 0, "", why}); };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    return fail(std::string("cannot open: ") + std::strerror(errno));
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return load_string(buf.str(), path);
+  // Checked on the opened file, not the name, so that nothing can be swapped
+  // in between. A directory opens and reads as empty through a stream, which
+  // would load as "all defaults" (no pool6, no EAMs): refused here.
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail(std::string("cannot stat: ") + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(S_ISDIR(st.st_mode) ? "is a directory, not a configuration file"
+                                    : "is not a regular file (a configuration file must be one)");
+  }
+  std::string text;
+  char chunk[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return fail(std::string("cannot read: ") + std::strerror(e));
+    }
+    if (n == 0) {
+      break;
+    }
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return load_string(text, path);
 }
 
 }  // namespace edge46::config

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <exception>
+
 #include "config/loader.h"
 #include "daemon/log.h"
 #include "mapping/rfc6052.h"
@@ -12,6 +14,67 @@ namespace {
 
 Json fail(std::string msg) {
   return Json{{"ok", false}, {"error", std::move(msg)}};
+}
+
+using config::excerpt;
+
+// Builds the DOM through nlohmann's own SAX-to-DOM builder, but stops at the
+// first value nested deeper than kMaxRequestDepth: a request is flat (one
+// object of strings), and a deep one (400 KB of '[' fits under the request
+// size limit) would otherwise cost a deep DOM whose handling recurses.
+class BoundedSax {
+ public:
+  explicit BoundedSax(Json& root) : dom_(root, false) {}
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(Json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t& s) { return dom_.number_float(v, s); }
+  bool string(Json::string_t& v) { return dom_.string(v); }
+  bool binary(Json::binary_t& v) { return dom_.binary(v); }
+  bool key(Json::string_t& v) { return dom_.key(v); }
+  bool start_object(std::size_t n) { return deeper() && dom_.start_object(n); }
+  bool end_object() {
+    --depth_;
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) { return deeper() && dom_.start_array(n); }
+  bool end_array() {
+    --depth_;
+    return dom_.end_array();
+  }
+  bool parse_error(std::size_t position, const std::string& /*token*/, const nlohmann::detail::exception& e) {
+    // e.what() quotes the last token read, which may be a whole megabyte or
+    // ill-formed UTF-8: only an excerpt goes into the reply.
+    error_ = "not JSON (at byte " + std::to_string(position) + "): " + excerpt(e.what(), 4 * config::kExcerptBytes);
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  bool deeper() {
+    if (++depth_ > kMaxRequestDepth) {
+      error_ = "JSON nested deeper than " + std::to_string(kMaxRequestDepth) + " levels";
+      return false;
+    }
+    return true;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  std::size_t depth_ = 0;
+  std::string error_;
+};
+
+tl::expected<Json, std::string> parse_request(std::string_view line) {
+  Json req;
+  BoundedSax sax(req);
+  const bool ok = Json::sax_parse(line.begin(), line.end(), &sax, nlohmann::json::input_format_t::json, true);
+  if (!ok) {
+    return tl::unexpected(sax.error().empty() ? std::string("not JSON") : sax.error());
+  }
+  return req;
 }
 
 Json eamt_json(const mapping::Eamt& eamt) {
@@ -39,11 +102,11 @@ tl::expected<mapping::Eam, std::string> parse_eam(const Json& req) {
   auto s4 = req["ipv4"].get<std::string>();
   auto v6 = net::parse_ipv6_prefix(s6);
   if (!v6) {
-    return tl::unexpected("not an IPv6 prefix (host bits must be zero): " + s6);
+    return tl::unexpected("not an IPv6 prefix (host bits must be zero): " + excerpt(s6));
   }
   auto v4 = net::parse_ipv4_prefix(s4);
   if (!v4) {
-    return tl::unexpected("not an IPv4 prefix (host bits must be zero): " + s4);
+    return tl::unexpected("not an IPv4 prefix (host bits must be zero): " + excerpt(s4));
   }
   return mapping::Eam{*v6, *v4};
 }
@@ -199,17 +262,26 @@ Json handle(DaemonState& st, const Json& req) {
     }
     return j;
   }
-  return fail("unknown command '" + cmd + "'");
+  return fail("unknown command '" + excerpt(cmd) + "'");
 }
 
 std::string handle_request(DaemonState& st, std::string_view line) {
-  Json resp;
+  // Everything, the serialisation of the reply included, happens inside the
+  // try: a reply must never take the daemon down. dump() replaces ill-formed
+  // UTF-8 (U+FFFD) instead of throwing type_error.316, as a last resort
+  // behind the excerpts in every message.
   try {
-    resp = handle(st, Json::parse(line));
-  } catch (const std::exception& e) {
-    resp = fail(std::string("bad request: ") + e.what());
+    Json resp;
+    try {
+      auto req = parse_request(line);
+      resp = req ? handle(st, *req) : fail("bad request: " + req.error());
+    } catch (const std::exception& e) {
+      resp = fail("internal error: " + excerpt(e.what(), 4 * config::kExcerptBytes));
+    }
+    return resp.dump(-1, ' ', false, Json::error_handler_t::replace);
+  } catch (...) {
+    return R"({"ok":false,"error":"internal error: the reply could not be built"})";
   }
-  return resp.dump();
 }
 
 }  // namespace edge46::daemon

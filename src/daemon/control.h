@@ -35,7 +35,14 @@ using Json = nlohmann::ordered_json;
 // tun-multiqueue) are kept at their running values and reported as a warning.
 tl::expected<std::string, std::string> reload(DaemonState& st);
 
-// Handles one request line; never throws.
+// Requests nested deeper than this are refused before a DOM is built.
+inline constexpr std::size_t kMaxRequestDepth = 16;
+
+// Handles one request line and returns the reply line (without the newline);
+// never throws, whatever the bytes: ill-formed JSON or UTF-8 and requests
+// nested deeper than kMaxRequestDepth get {"ok":false,"error":...}. Values
+// quoted in an error are excerpts (config::excerpt): at most 64 bytes, ill-
+// formed bytes as \xHH.
 std::string handle_request(DaemonState& st, std::string_view line);
 Json handle(DaemonState& st, const Json& req);
 

@@ -117,9 +117,21 @@ int main(int argc, char** argv) {
   st.workers = workers;
   st.snapshot.store(*snap);
 
+  // Without root the path in the error is not the whole story: say what is
+  // missing. (A non-root edge46d with CAP_NET_ADMIN and its own socket
+  // directory is possible, hence a hint and not a refusal.)
+  const auto privilege_hint = [&] {
+    if (::geteuid() == 0) {
+      return std::string();
+    }
+    auto dir = std::filesystem::path(socket_path).parent_path().string();
+    return " (edge46d runs as uid " + std::to_string(::geteuid()) +
+           ", not root: it needs root, or CAP_NET_ADMIN to create the TUN device and write access to " +
+           (dir.empty() ? std::string("the current directory") : dir) + " for its control socket)";
+  };
   daemon::ControlServer server;
   if (auto r = server.bind(socket_path); !r) {
-    daemon::log_error(r.error());
+    daemon::log_error(r.error() + privilege_hint());
     return 1;
   }
   if (auto why = check_tun_free(tun_name); !why.empty()) {
@@ -129,7 +141,7 @@ int main(int argc, char** argv) {
   }
   auto tun = io::Tun::open(io::TunOptions{tun_name, workers, multiqueue, offload});
   if (!tun) {
-    daemon::log_error(tun.error());
+    daemon::log_error(tun.error() + privilege_hint());
     server.stop();
     return 1;
   }

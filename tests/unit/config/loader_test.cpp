@@ -1,6 +1,13 @@
 // src/config: good files, one test per kind of error (with its place), and
 // the dump/load round trip.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include "config/loader.h"
 
@@ -127,6 +134,87 @@ TEST(Load, MissingFile) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().line, 0);
   EXPECT_NE(r.error().to_string().find("/nonexistent/edge46.toml: cannot open"), std::string::npos);
+}
+
+// A directory opens and reads as empty through an ifstream: it loaded as the
+// all-defaults configuration (no pool6, no EAMs).
+TEST(Load, DirectoryIsRefused) {
+  const std::string dir = ::testing::TempDir() + "edge46-loader-dir-" + std::to_string(::getpid());
+  std::filesystem::create_directory(dir);
+  auto r = load_file(dir);
+  std::filesystem::remove(dir);
+  ASSERT_FALSE(r) << "a directory loaded as a configuration";
+  EXPECT_EQ(r.error().to_string(), dir + ": is a directory, not a configuration file");
+}
+
+TEST(Load, FifoIsRefused) {
+  const std::string fifo = ::testing::TempDir() + "edge46-loader-fifo-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = load_file(fifo);  // must not block waiting for a writer either
+  std::filesystem::remove(fifo);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("not a regular file"), std::string::npos) << r.error().to_string();
+}
+
+TEST(Load, UnreadableFileIsRefused) {
+  if (::geteuid() == 0) {
+    GTEST_SKIP() << "root reads files whatever their mode";
+  }
+  const std::string f = ::testing::TempDir() + "edge46-loader-unreadable-" + std::to_string(::getpid());
+  std::ofstream(f) << "[daemon]\n";
+  ::chmod(f.c_str(), 0);
+  auto r = load_file(f);
+  std::remove(f.c_str());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cannot open"), std::string::npos);
+}
+
+// --- error messages quote bounded excerpts of the input ----------------------
+
+TEST(Excerpt, ShortPrintableIsKept) {
+  EXPECT_EQ(excerpt("64:ff9b::/97"), "64:ff9b::/97");
+  EXPECT_EQ(excerpt("caf\xc3\xa9"), "caf\xc3\xa9");  // valid UTF-8 stays
+}
+
+TEST(Excerpt, LongIsCutWithItsLength) {
+  const std::string big(10'000'000, 'a');
+  EXPECT_EQ(excerpt(big), std::string(64, 'a') + "...(10000000 bytes)");
+  EXPECT_EQ(excerpt(std::string(65, 'b'), 64), std::string(64, 'b') + "...(65 bytes)");
+  EXPECT_EQ(excerpt(std::string(64, 'b'), 64), std::string(64, 'b'));
+}
+
+TEST(Excerpt, BadBytesAndControlsAreHex) {
+  EXPECT_EQ(excerpt("a\xff\nb"), "a\\xff\\x0ab");
+  EXPECT_EQ(excerpt("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a UTF-16 surrogate is ill-formed UTF-8
+  EXPECT_EQ(excerpt("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
+  // A character that would cross the limit is left out whole.
+  EXPECT_EQ(excerpt("ab\xc3\xa9", 3), "ab...(4 bytes)");
+}
+
+TEST(Errors, TenMegabyteValueIsNotEchoed) {
+  const std::string big(10'000'000, 'x');
+  for (const char* key : {"pool6", "ipv4-address", "eam-hairpin-mode"}) {
+    auto e = load_err("[translator]\n" + std::string(key) + " = \"" + big + "\"\n");
+    const auto msg = e.to_string();
+    EXPECT_LT(msg.size(), 400u) << key << ": " << msg.substr(0, 400);
+    EXPECT_NE(msg.find("...(10000000 bytes)"), std::string::npos) << key << ": " << msg.substr(0, 400);
+  }
+  auto e = load_err("[[eamt]]\nipv6 = \"" + big + "\"\nipv4 = \"192.0.2.1\"\n");
+  EXPECT_LT(e.to_string().size(), 400u);
+  e = load_err("[daemon]\n" + std::string(1'000'000, 'k') + " = 1\n");  // an unknown key
+  EXPECT_LT(e.to_string().size(), 600u) << e.to_string().substr(0, 600);
+  EXPECT_NE(e.to_string().find("...(1000000 bytes)"), std::string::npos);
+}
+
+TEST(Errors, TenMegabyteValueInAFileIsNotEchoed) {
+  const std::string f = ::testing::TempDir() + "edge46-loader-big-" + std::to_string(::getpid()) + ".toml";
+  std::ofstream(f) << "[translator]\npool6 = \"" << std::string(10'000'000, 'z') << "\"\n";
+  auto r = load_file(f);
+  std::remove(f.c_str());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().to_string(),
+            f + ":2:9: translator.pool6: \"" + std::string(64, 'z') +
+                "...(10000000 bytes)\" is not an IPv6 prefix (x:x::/len, or a bare address for /128)");
 }
 
 // --- errors: each kind, with its place -----------------------------------------
