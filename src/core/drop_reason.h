@@ -34,6 +34,8 @@ namespace edge46::core {
   X(kNoMappingSrc, "no_mapping_src", "source address has no EAM and no pool6 mapping")                    \
   X(kDenylisted, "denylisted", "IPv4 address in denylist4 or a reserved range")                           \
   X(kInnerNoMapping, "inner_no_mapping", "address quoted in an ICMP error has no mapping")                \
+  X(kToOwnAddress, "to_own_address", "addressed to the translator's own ipv4-address / ipv6-address")     \
+  X(kRoutingLoop, "routing_loop", "the translation would be routed straight back into the TUN")           \
   /* ICMP */                                                                                              \
   X(kIcmpUntranslatable, "icmp_untranslatable", "ICMP type/code with no counterpart (RFC 7915)")          \
   X(kBadProtocol, "bad_protocol", "protocol meaningless on the other side (IPv6 ext header, other ICMP)") \
