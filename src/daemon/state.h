@@ -18,6 +18,7 @@
 #include <tl/expected.hpp>
 
 #include "config/settings.h"
+#include "daemon/tun_routes.h"
 #include "pipeline/counters.h"
 #include "pipeline/pipeline.h"
 
@@ -49,6 +50,7 @@ struct DaemonState {
   std::string tun_name;
   unsigned workers = 1;
   SnapshotHolder snapshot;
+  TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
   pipeline::CounterSet counters;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
