@@ -219,6 +219,9 @@ int apply_cb(const nlmsghdr* nlh, void* data) {
 
 tl::expected<std::unique_ptr<TunRouteMirror>, std::string> TunRouteMirror::start(int tun_ifindex,
                                                                                  TunRoutesHolder& holder) {
+  if (tun_ifindex <= 0) {
+    return tl::unexpected(std::string("route mirror: the TUN device has no interface index"));
+  }
   std::unique_ptr<TunRouteMirror> m(new TunRouteMirror(tun_ifindex, holder));
   m->events_ = mnl_socket_open(NETLINK_ROUTE);
   if (m->events_ == nullptr) {

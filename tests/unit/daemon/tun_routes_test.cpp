@@ -22,9 +22,9 @@ struct Msg {
   std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
 
   Msg(uint16_t type, uint8_t family, const char* dst, uint8_t len) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = type;
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    nlmsghdr* h = mnl_nlmsg_put_header(buf.data());
+    h->nlmsg_type = type;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(h, sizeof(rtmsg)));
     rtm->rtm_family = family;
     rtm->rtm_dst_len = len;
     rtm->rtm_table = RT_TABLE_MAIN;
@@ -34,7 +34,7 @@ struct Msg {
     if (dst != nullptr) {
       uint8_t a[16];
       EXPECT_EQ(inet_pton(family, dst, a), 1) << dst;
-      mnl_attr_put(nlh, RTA_DST, family == AF_INET6 ? 16 : 4, a);
+      mnl_attr_put(h, RTA_DST, family == AF_INET6 ? 16 : 4, a);
     }
   }
   nlmsghdr* nlh() { return reinterpret_cast<nlmsghdr*>(buf.data()); }
