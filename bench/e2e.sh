@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/e2e.sh: end-to-end speed through real namespaces (run by hand, as
-# root; not in CI). The same h6 -- tr -- h4 topology as tests/e2e, with tr:
+# root; not in CI). The h6 -- tr -- h4 topology of tests/e2e/lib.sh, with tr:
 #   kernel     plain IPv6 forwarding, no translation (h4 also gets IPv6)
 #   tayga      TAYGA from Debian (one thread, TUN without offloads)
 #   edge46-1   edge46d, 1 worker (TUN offloads on: virtio-net header, TSO)
@@ -25,7 +25,9 @@ done
 export EDGE46D=${EDGE46D:-$BUILD/src/daemon/edge46d} EDGE46CTL=${EDGE46CTL:-$BUILD/src/cli/edge46ctl}
 . "$ROOT/tests/e2e/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "bench/e2e.sh: needs root" >&2; exit 1; }
-for t in iperf3 tayga python3 g++; do command -v $t >/dev/null || { echo "needs $t" >&2; exit 1; }; done
+NEEDS="iperf3 python3 g++"
+[[ " $MODES " == *" tayga "* ]] && NEEDS="$NEEDS tayga"
+for t in $NEEDS; do command -v $t >/dev/null || { echo "needs $t" >&2; exit 1; }; done
 FLOOD=$(mktemp /tmp/udpflood.XXXX)
 g++ -O2 -std=c++20 -o "$FLOOD" "$ROOT/bench/udpflood.cpp" || exit 1
 RESULTS=$(mktemp /tmp/e46bench.XXXX.json)
@@ -41,25 +43,11 @@ setup() {
   XPID=""
   case $mode in
     kernel)
-      e2e_node h6; e2e_node tr; e2e_node h4
-      e2e_link h6 eth0 tr v6; e2e_link tr v4 h4 eth0
-      ip -n "$(ns h6)" addr add 2001:db8:6::2/64 dev eth0
-      ip -n "$(ns h6)" route add default via 2001:db8:6::1
-      ip -n "$(ns tr)" addr add 2001:db8:6::1/64 dev v6
-      ip -n "$(ns tr)" addr add 2001:db8:4::1/64 dev v4
-      ip -n "$(ns h4)" addr add 2001:db8:4::2/64 dev eth0
-      ip -n "$(ns h4)" route add default via 2001:db8:4::1
+      e2e_basic_nodes v6
       TARGET=2001:db8:4::2 RXFAM=6
       ;;
     tayga)
-      e2e_node h6; e2e_node tr; e2e_node h4
-      e2e_link h6 eth0 tr v6; e2e_link tr v4 h4 eth0
-      ip -n "$(ns h6)" addr add 2001:db8:6::2/64 dev eth0
-      ip -n "$(ns h6)" route add default via 2001:db8:6::1
-      ip -n "$(ns tr)" addr add 2001:db8:6::1/64 dev v6
-      ip -n "$(ns tr)" addr add 192.0.2.1/24 dev v4
-      ip -n "$(ns h4)" addr add 192.0.2.2/24 dev eth0
-      ip -n "$(ns h4)" route add default via 192.0.2.1
+      e2e_basic_nodes v4
       mkdir -p "$E2E_DIR/tayga"
       cat >"$E2E_DIR/tayga.conf" <<EOC
 tun-device tayga0

@@ -26,37 +26,15 @@ if [ ! -x "$EDGE46D" ] || [ ! -x "$EDGE46CTL" ]; then
   cmake --build "$BUILD" -j"$(nproc)" --target edge46d edge46ctl
 fi
 
-ID="e46demo$$"
-WORK=$(mktemp -d "/tmp/$ID.XXXX")
-H6="$ID-h6" TR="$ID-tr" H4="$ID-h4"
-DPID=""
-cleanup() {
-  [ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-  for n in "$H6" "$TR" "$H4"; do
-    ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true
-    ip netns del "$n" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# The namespace topology is the e2e tests' (tests/e2e/lib.sh, one library
+# for the tests, the benchmark and this demo).
+. "$ROOT/tests/e2e/lib.sh"
+e2e_init demo "e46demo$$"
+WORK=$E2E_DIR
+H6=$(ns h6) TR=$(ns tr) H4=$(ns h4)
 
 say "creating namespaces $H6 (IPv6-only), $TR (translator), $H4 (IPv4-only)"
-for n in "$H6" "$TR" "$H4"; do
-  ip netns add "$n"
-  ip -n "$n" link set lo up
-  ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-done
-ip netns exec "$TR" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-ip netns exec "$H4" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add name eth0 netns "$H6" type veth peer name v6 netns "$TR"
-ip link add name v4 netns "$TR" type veth peer name eth0 netns "$H4"
-ip -n "$H6" link set eth0 up; ip -n "$TR" link set v6 up; ip -n "$TR" link set v4 up; ip -n "$H4" link set eth0 up
-ip -n "$H6" addr add 2001:db8:6::2/64 dev eth0
-ip -n "$H6" route add default via 2001:db8:6::1
-ip -n "$TR" addr add 2001:db8:6::1/64 dev v6
-ip -n "$TR" addr add 192.0.2.1/24 dev v4
-ip -n "$H4" addr add 192.0.2.2/24 dev eth0
-ip -n "$H4" route add default via 192.0.2.1
+e2e_basic_nodes v4
 
 SOCK="$WORK/edge46.sock"
 cat >"$WORK/edge46.toml" <<EOF
@@ -80,13 +58,9 @@ say "configuration"
 cat "$WORK/edge46.toml"
 
 say "starting edge46d in $TR"
-ip netns exec "$TR" "$EDGE46D" --config "$WORK/edge46.toml" 2>"$WORK/edge46d.log" &
-DPID=$!
-for _ in $(seq 1 100); do "$EDGE46CTL" --socket "$SOCK" status >/dev/null 2>&1 && break; sleep 0.05; done
+e2e_start_daemon tr "$WORK/edge46.toml" "$SOCK"
 "$EDGE46CTL" --socket "$SOCK" status
-ip -n "$TR" link set edge46 up
-ip -n "$TR" route add 64:ff9b::/96 dev edge46
-ip -n "$TR" route add 198.51.100.0/24 dev edge46
+e2e_tun_routes edge46
 echo "routes in $TR: 64:ff9b::/96 and 198.51.100.0/24 -> edge46 (the TUN)"
 
 say "h6 -> h4: ping -6 64:ff9b::192.0.2.2"
@@ -116,5 +90,5 @@ sleep 0.3
 say "edge46ctl stats --nonzero"
 "$EDGE46CTL" --socket "$SOCK" stats --nonzero
 say "edge46d log"
-cat "$WORK/edge46d.log"
+cat "$WORK/edge46d-tr.log"
 say "done; cleaning up"

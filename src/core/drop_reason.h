@@ -36,6 +36,8 @@ namespace edge46::core {
   X(kDenylisted, "denylisted", "IPv4 address in denylist4 or a reserved range")                                       \
   X(kInnerNoMapping, "inner_no_mapping", "address quoted in an ICMP error has no mapping")                            \
   X(kReservedSource, "reserved_source", "ICMP error source is or maps to a reserved IPv4 address (RFC 1122 3.2.1.3)") \
+  X(kToOwnAddress, "to_own_address", "addressed to the translator's own ipv4-address / ipv6-address")                 \
+  X(kRoutingLoop, "routing_loop", "the translation would be routed straight back into the TUN")                       \
   /* ICMP */                                                                                                          \
   X(kIcmpUntranslatable, "icmp_untranslatable", "ICMP type/code with no counterpart (RFC 7915)")                      \
   X(kBadProtocol, "bad_protocol", "protocol meaningless on the other side (IPv6 ext header, other ICMP)")             \

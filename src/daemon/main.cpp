@@ -6,6 +6,7 @@
 // systemd Type=simple or a supervisor). Signals: SIGHUP reloads the file,
 // SIGINT/SIGTERM stop cleanly. Exit codes: 0 clean stop, 1 start-up failure
 // (privileges, TUN, control socket), 2 bad configuration or usage.
+#include <net/if.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -158,6 +159,13 @@ int main(int argc, char** argv) {
   if (auto r = tun->set_up(0); !r) {
     daemon::log_warning(r.error() + " (bring it up with: ip link set " + tun_name + " up)");
   }
+  // The loop guard's view of the kernel's routes (src/pipeline/loop_guard.h).
+  std::unique_ptr<daemon::TunRouteMirror> route_mirror;
+  if (auto m = daemon::TunRouteMirror::start(static_cast<int>(::if_nametoindex(tun_name.c_str())), st.tun_routes)) {
+    route_mirror = std::move(*m);
+  } else {
+    daemon::log_warning(m.error() + ": no routing-loop check");
+  }
 
   std::atomic<bool> stop{false};
   int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -193,6 +201,7 @@ int main(int argc, char** argv) {
     t.join();
   }
   server.stop();
+  route_mirror.reset();
   ::close(wake);
   auto totals = st.counters.totals();
   // These names exist (tests/unit/daemon/pipeline_test.cpp reads them); 0 only

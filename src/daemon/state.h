@@ -18,6 +18,7 @@
 #include <tl/expected.hpp>
 
 #include "config/settings.h"
+#include "daemon/tun_routes.h"
 #include "pipeline/counters.h"
 #include "pipeline/pipeline.h"
 
@@ -50,6 +51,7 @@ struct DaemonState {
   unsigned workers = 1;
   std::string offload = "off";  // TUN offloads as opened: "on", or "off (why)"; set before the server starts
   SnapshotHolder snapshot;
+  TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
   pipeline::CounterSet counters;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 

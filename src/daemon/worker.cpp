@@ -40,9 +40,12 @@ void run_worker(const WorkerArgs& a) {
     // One snapshot per burst: a reload takes effect at the next burst.
     auto snap = a.state->snapshot.load();
     const auto& xcfg = snap->settings.xlat;
+    auto routes = a.state->tun_routes.load();
+    pipeline::RoleConfig role = snap->role;
+    role.tun_routes = routes.get();
     if (a.offload) {
       for (int i = 0; i < n; ++i) {
-        pipeline::process_vnet(xcfg, snap->role, burst->packet(static_cast<std::size_t>(i)), *area, c);
+        pipeline::process_vnet(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *area, c);
         for (uint32_t k = 0; k < area->count; ++k) {
           const auto& e = area->em[k];
           std::span<const uint8_t> vh(reinterpret_cast<const uint8_t*>(&e.vnet), io::kVnetHdrSize);
@@ -54,7 +57,7 @@ void run_worker(const WorkerArgs& a) {
       continue;
     }
     for (int i = 0; i < n; ++i) {
-      auto r = pipeline::process(xcfg, snap->role, burst->packet(static_cast<std::size_t>(i)), *out, c);
+      auto r = pipeline::process(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *out, c);
       if (!r.emitted()) {
         continue;
       }

@@ -1,6 +1,7 @@
 #include "pipeline/pipeline.h"
 
 #include "net/headers.h"
+#include "pipeline/loop_guard.h"
 
 namespace edge46::pipeline {
 
@@ -73,6 +74,9 @@ Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const
   }
 
   r.verdict = xlat::translate(xcfg, *fam, in, out);
+  if (auto d = loop_guard(xcfg, rcfg.tun_routes, *fam, in, r.verdict, out)) {
+    r.verdict = {xlat::Outcome::kDropped, *d};
+  }
   switch (r.verdict.outcome) {
     case xlat::Outcome::kTranslated: c.translated.add(); break;
     case xlat::Outcome::kHairpinned: c.hairpinned.add(); break;

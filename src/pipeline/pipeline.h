@@ -18,9 +18,9 @@
 //                EAMs of RFC 7756 5.2 must turn drop_own_service_sources off.
 //
 // process() is the only place that counts: it classifies the packet by its
-// version nibble, applies the role's checks, calls xlat::translate and
-// updates the worker's Counters from the verdict. noexcept, no allocation, no
-// logging.
+// version nibble, applies the role's checks, calls xlat::translate, applies
+// the loop guard (pipeline/loop_guard.h) and updates the worker's Counters
+// from the verdict. noexcept, no allocation, no logging.
 #pragma once
 
 #include <cstdint>
@@ -38,10 +38,16 @@ enum class Role : uint8_t { kSiit, kSiitDcBr, kSiitDcEr };
 std::optional<Role> parse_role(std::string_view s) noexcept;
 std::string_view role_name(Role r) noexcept;
 
+struct TunRoutes;  // pipeline/loop_guard.h
+
 struct RoleConfig {
   Role role = Role::kSiit;
   bool ingress_filter = false;           // ER only
   bool drop_own_service_sources = true;  // ER only
+  // Not configuration: the kernel's routes into our TUN, set by the worker
+  // for each burst (null: no route information, no loop check). See
+  // pipeline/loop_guard.h.
+  const TunRoutes* tun_routes = nullptr;
 };
 
 struct Result {

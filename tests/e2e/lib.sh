@@ -1,4 +1,6 @@
-# Shared helpers of the e2e tests: namespaces, veths, edge46d, cleanup.
+# The one namespace-topology library: the e2e tests (tests/e2e/*.sh), the
+# end-to-end benchmark (bench/e2e.sh) and the demo (scripts/demo.sh) all
+# source it. Namespaces, veths, edge46d, cleanup.
 #
 # Topology ("basic", like Jool's graybox):
 #
@@ -9,9 +11,17 @@
 #   EAM 2001:db8:6::2/128 <-> 198.51.100.2/32: h4 reaches h6 at 198.51.100.2
 #   tr routes 64:ff9b::/96 and 198.51.100.0/24 into the TUN.
 #
-# Every test sources this file, calls e2e_init <name>, and gets unique
-# namespace names (e46-<name>-<pid>-*) and a private work directory, all
-# removed by the EXIT trap, so tests run in parallel (ctest -j).
+# Building blocks, for scripts that need only part of it:
+#   e2e_basic_nodes [v4|v6]  the three nodes, links and addresses, no
+#                            translator (v6: h4's side is IPv6 too,
+#                            2001:db8:4::/64, for a plain forwarding baseline)
+#   e2e_start_daemon         edge46d in a node, waits for its control socket
+#   e2e_tun_routes <tun>     brings the TUN up, routes both pools into it
+#   e2e_basic_topology       all of the above with a generated configuration
+#
+# Every script sources this file, calls e2e_init <name> [id], and gets unique
+# namespace names (e46-<name>-<pid>-*, or <id>-*) and a private work
+# directory, all removed by the EXIT trap, so tests run in parallel (ctest -j).
 
 set -u
 E2E_BIN_DIR=${E2E_BIN_DIR:-}
@@ -36,7 +46,7 @@ e2e_require_root() {
 
 e2e_init() {
   E2E_NAME=$1
-  E2E_ID="e46-$1-$$"
+  E2E_ID=${2:-"e46-$1-$$"}
   E2E_DIR=$(mktemp -d "/tmp/$E2E_ID.XXXX")
   trap e2e_cleanup EXIT
   trap 'exit 1' INT TERM
@@ -52,7 +62,8 @@ e2e_dump() {
 }
 
 e2e_cleanup() {
-  local p
+  set +e  # under set -e (the demo), a process already gone must not stop the cleanup
+  local p n
   for p in "${E2E_PIDS[@]}"; do
     kill "$p" 2>/dev/null
   done
@@ -113,10 +124,10 @@ counter() {
   ctl --json stats | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"
 }
 
-# The basic topology with edge46d running in tr. Extra TOML (appended to the
-# [translator] table) may be given as $1; extra EAMs as $2.
-e2e_basic_topology() {
-  local extra_translator=${1:-} extra=${2:-}
+# e2e_basic_nodes [v4|v6]: h6, tr and h4 as in the picture above, without a
+# translator. v6: h4's side is IPv6 (tr 2001:db8:4::1/64, h4 2001:db8:4::2/64).
+e2e_basic_nodes() {
+  local h4side=${1:-v4}
   e2e_node h6
   e2e_node tr
   e2e_node h4
@@ -125,12 +136,33 @@ e2e_basic_topology() {
   ip -n "$(ns h6)" addr add 2001:db8:6::2/64 dev eth0
   ip -n "$(ns h6)" route add default via 2001:db8:6::1
   ip -n "$(ns tr)" addr add 2001:db8:6::1/64 dev v6
+  if [ "$h4side" = v6 ]; then
+    ip -n "$(ns tr)" addr add 2001:db8:4::1/64 dev v4
+    ip -n "$(ns h4)" addr add 2001:db8:4::2/64 dev eth0
+    ip -n "$(ns h4)" route add default via 2001:db8:4::1
+    return 0
+  fi
   ip -n "$(ns tr)" addr add 192.0.2.1/24 dev v4
   ip -n "$(ns h4)" addr add 192.0.2.2/24 dev eth0
   ip -n "$(ns h4)" route add default via 192.0.2.1
   # IPv6-only / IPv4-only for real.
-  nx h6 sysctl -qw net.ipv4.conf.all.disable_policy=1 >/dev/null 2>&1
+  nx h6 sysctl -qw net.ipv4.conf.all.disable_policy=1 >/dev/null 2>&1 || true
   nx h4 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# e2e_tun_routes <tun>: brings the translator's TUN up in tr and routes
+# pool6 (64:ff9b::/96) and the EAM pool (198.51.100.0/24) into it.
+e2e_tun_routes() {
+  ip -n "$(ns tr)" link set "$1" up
+  ip -n "$(ns tr)" route add 64:ff9b::/96 dev "$1"
+  ip -n "$(ns tr)" route add 198.51.100.0/24 dev "$1"
+}
+
+# The basic topology with edge46d running in tr. Extra TOML (appended to the
+# [translator] table) may be given as $1; extra EAMs as $2.
+e2e_basic_topology() {
+  local extra_translator=${1:-} extra=${2:-}
+  e2e_basic_nodes v4
 
   E2E_SOCK="$E2E_DIR/ctl.sock"
   E2E_CONF="$E2E_DIR/edge46.toml"
@@ -154,7 +186,5 @@ ipv4 = "198.51.100.2/32"
 $extra
 EOC
   e2e_start_daemon tr "$E2E_CONF" "$E2E_SOCK"
-  ip -n "$(ns tr)" link set e46 up
-  ip -n "$(ns tr)" route add 64:ff9b::/96 dev e46
-  ip -n "$(ns tr)" route add 198.51.100.0/24 dev e46
+  e2e_tun_routes e46
 }
