@@ -1,5 +1,7 @@
 #include "daemon/worker.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -19,6 +21,22 @@ void run_worker(const WorkerArgs& a) {
   auto burst = std::make_unique<io::Burst>();
   auto& c = a.state->counters.worker(a.index);
   auto last_error_log = std::chrono::steady_clock::time_point{};
+  // Per-worker pipeline state. Reassembly is sized once from the settings in
+  // force at start; the ICMP error rate follows reloads (set per burst).
+  //
+  // Fragments of one datagram reach one worker: the multi-queue TUN picks the
+  // queue from the packet's flow hash (tun_automq_select_queue), and the
+  // kernel's flow dissector stops at the IPv4 header / the Fragment header
+  // of any fragment (first fragments too: skb_get_hash does not pass
+  // FLOW_DISSECTOR_F_PARSE_1ST_FRAG), so every fragment hashes on the same
+  // addresses and protocol. The one exception is the TUN's flow table being
+  // rewritten for that hash between two fragments by another queue's
+  // writes; such a datagram times out (reasm_timeout) as a lost fragment
+  // would.
+  const config::LimitSettings lim0 = a.state->snapshot.load()->settings.limits;
+  auto ctx = std::make_unique<pipeline::WorkerContext>(
+      pipeline::ReassemblyLimits{lim0.reassembly_slots, lim0.reassembly_memory, lim0.reassembly_timeout_ms},
+      pipeline::RateLimit{lim0.icmp_error_rate, lim0.icmp_error_burst});
 
   while (!a.stop->load(std::memory_order_relaxed)) {
     int n = io::read_burst(a.fd, *burst);
@@ -36,12 +54,16 @@ void run_worker(const WorkerArgs& a) {
       continue;
     }
     c.batches.add();
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // once per burst: the pipeline reads ctx->now_ns
+    ctx->now_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
     // One snapshot per burst: a reload takes effect at the next burst.
     auto snap = a.state->snapshot.load();
     const auto& xcfg = snap->settings.xlat;
+    ctx->icmp_limit = {snap->settings.limits.icmp_error_rate, snap->settings.limits.icmp_error_burst};
     if (a.offload) {
       for (int i = 0; i < n; ++i) {
-        pipeline::process_vnet(xcfg, snap->role, burst->packet(static_cast<std::size_t>(i)), *area, c);
+        pipeline::process_vnet(xcfg, snap->role, burst->packet(static_cast<std::size_t>(i)), *area, c, *ctx);
         for (uint32_t k = 0; k < area->count; ++k) {
           const auto& e = area->em[k];
           std::span<const uint8_t> vh(reinterpret_cast<const uint8_t*>(&e.vnet), io::kVnetHdrSize);
@@ -53,7 +75,7 @@ void run_worker(const WorkerArgs& a) {
       continue;
     }
     for (int i = 0; i < n; ++i) {
-      auto r = pipeline::process(xcfg, snap->role, burst->packet(static_cast<std::size_t>(i)), *out, c);
+      auto r = pipeline::process(xcfg, snap->role, burst->packet(static_cast<std::size_t>(i)), *out, c, *ctx);
       if (!r.emitted()) {
         continue;
       }

@@ -88,6 +88,7 @@ struct Offload : ::testing::Test {
   std::unique_ptr<pipeline::OffloadArea> area = std::make_unique<pipeline::OffloadArea>();
   pipeline::CounterSet counters{1};
   pipeline::Counters& c = counters.worker(0);
+  std::unique_ptr<pipeline::WorkerContext> ctx = std::make_unique<pipeline::WorkerContext>();
 };
 
 TEST_F(Offload, PartialChecksumIsCompletedBeforeTranslation) {
@@ -97,7 +98,7 @@ TEST_F(Offload, PartialChecksumIsCompletedBeforeTranslation) {
   h.csum_start = 40;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.flags, 0);
@@ -118,7 +119,7 @@ TEST_F(Offload, SuperPacket64IsTranslatedOnce) {
   h.csum_start = 40;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.gso_type, pipeline::kGsoTcpV4);
@@ -160,7 +161,7 @@ TEST_F(Offload, SuperPacket46IsTranslatedOnce) {
   h.csum_start = 20;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.gso_type, pipeline::kGsoTcpV6 | pipeline::kGsoEcn);
@@ -188,7 +189,7 @@ TEST_F(Offload, FirstSegmentTooBigFallsBackPerSegment) {
   h.csum_start = 20;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 3u);
   for (uint32_t i = 0; i < 3; ++i) {
     Bytes p(area->em[i].head.begin(), area->em[i].head.end());
@@ -207,7 +208,7 @@ TEST_F(Offload, FirstSegmentTooBigFallsBackPerSegment) {
 
 TEST_F(Offload, ShortFrameIsCounted) {
   Bytes f = {1, 2, 3};
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   EXPECT_EQ(area->count, 0u);
   EXPECT_EQ(counters.totals().get("drop.not_ip"), 1u);
 }
@@ -219,7 +220,7 @@ TEST_F(Offload, BadChecksumOffsetsDoNotReadOutside) {
   h.csum_start = 60000;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);  // must not crash (ASan build checks)
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);  // must not crash (ASan build checks)
   SUCCEED();
 }
 

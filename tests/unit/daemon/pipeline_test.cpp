@@ -62,6 +62,7 @@ struct Fixture : ::testing::Test {
   std::unique_ptr<xlat::Output> out = std::make_unique<xlat::Output>();
   pipeline::CounterSet counters{1};
   pipeline::Counters& c = counters.worker(0);
+  std::unique_ptr<pipeline::WorkerContext> ctx = std::make_unique<pipeline::WorkerContext>();
   uint64_t get(const char* name) { return counters.totals().get(name); }
 };
 
@@ -79,7 +80,7 @@ TEST_F(Pipeline, SiitTranslatesAndCounts) {
   auto s = er_settings(false);
   pipeline::RoleConfig siit{};  // plain SIIT: no ER rules
   auto in = udp4("192.0.2.1", "198.51.100.7");
-  auto r = pipeline::process(s.xlat, siit, in, *out, c);
+  auto r = pipeline::process(s.xlat, siit, in, *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   ASSERT_EQ(out->count, 1u);
   EXPECT_EQ(out->packets[0].family, xlat::Family::kV6);
@@ -98,7 +99,7 @@ TEST_F(Pipeline, CoreDropIsCountedByName) {
   pipeline::RoleConfig siit{};
   auto in = udp4("192.0.2.1", "198.51.100.7");
   in[10] ^= 0xff;  // break the IPv4 header checksum
-  auto r = pipeline::process(s.xlat, siit, in, *out, c);
+  auto r = pipeline::process(s.xlat, siit, in, *out, c, *ctx);
   EXPECT_FALSE(r.emitted());
   EXPECT_EQ(r.verdict.reason, core::Drop::kBadIpv4Checksum);
   EXPECT_EQ(get("drop.bad_ipv4_checksum"), 1u);
@@ -108,30 +109,31 @@ TEST_F(Pipeline, CoreDropIsCountedByName) {
 TEST_F(Pipeline, NotIpIsCounted) {
   auto s = er_settings(false);
   Bytes junk = {0x50, 1, 2, 3};
-  auto r = pipeline::process(s.xlat, role_of(s), junk, *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), junk, *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kNotIp);
   EXPECT_EQ(get("drop.not_ip"), 1u);
-  EXPECT_EQ(pipeline::process(s.xlat, role_of(s), Bytes{}, *out, c).pipeline_drop, pipeline::PipelineDrop::kNotIp);
+  EXPECT_EQ(pipeline::process(s.xlat, role_of(s), Bytes{}, *out, c, *ctx).pipeline_drop,
+            pipeline::PipelineDrop::kNotIp);
 }
 
 // RFC 7756 6, first paragraph: an IPv4 source without an EAM would leave the
 // BR spoofed; with ingress filtering the ER drops it.
 TEST_F(Pipeline, ErIngressFilterDropsUnmappedIpv4Source) {
   auto s = er_settings(true);
-  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErIngressFilter);
   EXPECT_EQ(out->count, 0u);
   EXPECT_EQ(get("drop.er_ingress_filter"), 1u);
   EXPECT_EQ(get("packets_in.ipv4"), 1u);
   // The service address itself passes.
-  r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.1", "198.51.100.7"), *out, c);
+  r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.1", "198.51.100.7"), *out, c, *ctx);
   EXPECT_TRUE(r.emitted());
   EXPECT_EQ(get("drop.er_ingress_filter"), 1u);
 }
 
 TEST_F(Pipeline, ErIngressFilterOffTranslatesWithPool6Source) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   EXPECT_EQ(test::str6(out->packet(0), 8), "64:ff9b::c000:263");
 }
@@ -139,7 +141,7 @@ TEST_F(Pipeline, ErIngressFilterOffTranslatesWithPool6Source) {
 // RFC 7756 6, second paragraph, case 1: source equal to a local IPv6 service address.
 TEST_F(Pipeline, ErDropsIpv6SourcedFromOwnServiceAddress) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("2001:db8:a::", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("2001:db8:a::", "2001:db8:a::"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErSpoofedServiceSource);
   EXPECT_EQ(get("drop.er_spoofed_service_source"), 1u);
   EXPECT_EQ(get("packets_in.ipv6"), 1u);
@@ -148,13 +150,13 @@ TEST_F(Pipeline, ErDropsIpv6SourcedFromOwnServiceAddress) {
 // Case 2: the source translates (pool6) to a local IPv4 service address.
 TEST_F(Pipeline, ErDropsIpv6SourceTranslatingToOwnIpv4ServiceAddress) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErSpoofedServiceSource);
 }
 
 TEST_F(Pipeline, ErPassesGenuineTraffic) {
   auto s = er_settings(true);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::203.0.113.5", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::203.0.113.5", "2001:db8:a::"), *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   auto p = out->packet(0);
   EXPECT_EQ(test::str4(p, 12), "203.0.113.5");  // the client's real address (RFC 7756 1)
@@ -164,7 +166,7 @@ TEST_F(Pipeline, ErPassesGenuineTraffic) {
 
 TEST_F(Pipeline, ErRuleCanBeTurnedOff) {
   auto s = er_settings(false, false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c, *ctx);
   EXPECT_FALSE(r.pipeline_drop.has_value());
 }
 
