@@ -22,24 +22,24 @@
 namespace edge46::pipeline {
 
 // Drops decided by the role composition, before or after the core step.
-#define EDGE46_PIPELINE_DROPS(X)                                                                                  \
-  X(kErIngressFilter, "er_ingress_filter", "SIIT-DC ER: IPv4 source has no EAM (RFC 7756 6, ingress filtering)")  \
-  X(kErSpoofedServiceSource, "er_spoofed_service_source",                                                         \
-    "SIIT-DC ER: IPv6 source is one of the ER's own service addresses (RFC 7756 6)")                              \
-  X(kNotIp, "not_ip", "neither IPv4 nor IPv6 (version nibble)")                                                   \
-  X(kWriteFailed, "write_failed", "the I/O backend refused the translated packet")                                \
-  X(kOffloadStageFull, "offload_stage_full",                                                                      \
-    "a super-packet cut in software produced more output than the staging area holds")                            \
-  X(kIcmpErrorRateLimited, "icmp_error_rate_limited",                                                             \
-    "translator-generated ICMP error suppressed by the per-worker rate limit (RFC 4443 2.4 f, RFC 1812 4.3.2.8)") \
-  X(kReasmTimeout, "reasm_timeout", "fragmented ICMP datagram not complete within the reassembly timeout")        \
-  X(kReasmOverlap, "reasm_overlap", "overlapping ICMP fragments: the whole datagram discarded (RFC 5722)")        \
-  X(kReasmDuplicate, "reasm_duplicate", "exact duplicate of an ICMP fragment already held (RFC 8200 4.5)")        \
-  X(kReasmTooBig, "reasm_too_big", "reassembled ICMP datagram would exceed 65535 bytes or its header the slot")   \
-  X(kReasmTooManyFragments, "reasm_too_many_fragments", "ICMP datagram in more fragments than a slot tracks")     \
-  X(kReasmBadFragment, "reasm_bad_fragment",                                                                      \
-    "ICMP fragment empty, not a multiple of 8 bytes before the last, or beyond the last fragment")                \
-  X(kReasmNoSlot, "reasm_no_slot", "every reassembly slot of the worker is busy (or reassembly is disabled)")     \
+#define EDGE46_PIPELINE_DROPS(X)                                                                                 \
+  X(kErIngressFilter, "er_ingress_filter", "SIIT-DC ER: IPv4 source has no EAM (RFC 7756 6, ingress filtering)") \
+  X(kErSpoofedServiceSource, "er_spoofed_service_source",                                                        \
+    "SIIT-DC ER: IPv6 source is one of the ER's own service addresses (RFC 7756 6)")                             \
+  X(kNotIp, "not_ip", "neither IPv4 nor IPv6 (version nibble)")                                                  \
+  X(kWriteFailed, "write_failed", "the I/O backend refused the translated packet")                               \
+  X(kOffloadStageFull, "offload_stage_full",                                                                     \
+    "a super-packet cut in software produced more output than the staging area holds")                           \
+  X(kIcmpErrorRateLimited, "icmp_error_rate_limited",                                                            \
+    "generated ICMP error over the per-worker rate limit (RFC 4443 2.4 f, RFC 1812 4.3.2.8)")                    \
+  X(kReasmTimeout, "reasm_timeout", "fragmented ICMP datagram not complete within the reassembly timeout")       \
+  X(kReasmOverlap, "reasm_overlap", "overlapping ICMP fragments: whole datagram discarded (RFC 5722)")           \
+  X(kReasmDuplicate, "reasm_duplicate", "exact duplicate of an ICMP fragment already held (RFC 8200 4.5)")       \
+  X(kReasmTooBig, "reasm_too_big", "reassembled ICMP datagram over 65535 bytes (or header over a slot's)")       \
+  X(kReasmTooManyFragments, "reasm_too_many_fragments", "ICMP datagram in more fragments than a slot tracks")    \
+  X(kReasmBadFragment, "reasm_bad_fragment",                                                                     \
+    "ICMP fragment empty, not a multiple of 8 bytes before the last, or beyond the last")                        \
+  X(kReasmNoSlot, "reasm_no_slot", "every reassembly slot of the worker is busy (or reassembly is off)")         \
   X(kReasmNoMemory, "reasm_no_memory", "the worker's reassembly memory budget is exhausted: datagram discarded")
 
 enum class PipelineDrop : uint8_t {
