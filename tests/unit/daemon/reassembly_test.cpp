@@ -325,6 +325,46 @@ TEST_F(Reasm, TooManyFragments) {
   EXPECT_EQ(ra->slots_in_use(), 0u);
 }
 
+// Random fragments (offsets, lengths, M flags, IDs, both families) never
+// break the bounds, and expiry returns every block.
+TEST_F(Reasm, RandomFragmentsKeepTheInvariants) {
+  reset({8, 65536, 1000});
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  auto rnd = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return static_cast<uint32_t>(x);
+  };
+  auto data = test::pattern(1600);
+  for (int i = 0; i < 20000; ++i) {
+    const bool v4 = (rnd() & 1) != 0;
+    const uint32_t off = (rnd() % 8192) * 8;
+    const uint32_t len = 1 + rnd() % 1480;
+    const bool mf = (rnd() & 3) != 0;
+    Reassembler::Result r;
+    if (v4) {
+      auto h = hdr4(static_cast<uint16_t>(rnd() % 4));
+      h.frag_off = static_cast<uint16_t>(std::min<uint32_t>(off, 65528));
+      h.mf = mf || h.frag_off == 0;
+      r = add4(test::ipv4(h, test::slice(data, 0, len)), uint64_t(i) * kMs);
+    } else {
+      auto payload = test::frag_header(test::kIcmp6, static_cast<uint16_t>(std::min<uint32_t>(off, 65528)),
+                                       mf || off == 0, rnd() % 4);
+      test::append(payload, test::slice(data, 0, len));
+      r = add6(test::ipv6(hdr6(), payload), uint64_t(i) * kMs);
+    }
+    if (r.status == Status::kComplete) {
+      EXPECT_LE(ra->datagram().size(), 65535u + 40u);
+    }
+    ASSERT_LE(ra->slots_in_use(), 8u);
+    ra->expire(uint64_t(i) * kMs);
+  }
+  ra->expire(~uint64_t{0});
+  EXPECT_EQ(ra->slots_in_use(), 0u);
+  EXPECT_EQ(ra->blocks_free(), ra->blocks_total());
+}
+
 // --- token bucket ----------------------------------------------------------------
 
 TEST(TokenBucket, BurstThenRate) {
