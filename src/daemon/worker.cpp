@@ -25,14 +25,14 @@ void run_worker(const WorkerArgs& a) {
   // force at start; the ICMP error rate follows reloads (set per burst).
   //
   // Fragments of one datagram reach one worker: the multi-queue TUN picks the
-  // queue from the packet's flow hash (tun_automq_select_queue), and the
-  // kernel's flow dissector stops at the IPv4 header / the Fragment header
-  // of any fragment (first fragments too: skb_get_hash does not pass
-  // FLOW_DISSECTOR_F_PARSE_1ST_FRAG), so every fragment hashes on the same
-  // addresses and protocol. The one exception is the TUN's flow table being
-  // rewritten for that hash between two fragments by another queue's
-  // writes; such a datagram times out (reasm_timeout) as a lost fragment
-  // would.
+  // queue from the packet's symmetric flow hash (tun_automq_select_queue:
+  // __skb_get_hash_symmetric, i.e. the flow dissector without
+  // FLOW_DISSECTOR_F_PARSE_1ST_FRAG), which stops at the IPv4 header / the
+  // Fragment header of every fragment, first fragments included, so all of
+  // them hash on the same addresses and protocol. The exception: the TUN's
+  // flow table (learned from the queues' writes) may move that hash to
+  // another queue between two fragments; such a datagram times out
+  // (reasm_timeout) like one that lost a fragment.
   const config::LimitSettings lim0 = a.state->snapshot.load()->settings.limits;
   auto ctx = std::make_unique<pipeline::WorkerContext>(
       pipeline::ReassemblyLimits{lim0.reassembly_slots, lim0.reassembly_memory, lim0.reassembly_timeout_ms},
