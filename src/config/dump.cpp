@@ -128,6 +128,14 @@ std::string dump_toml(const Settings& s) {
   o << "\n[siit-dc]\n";
   o << "ingress-filter = " << tf(s.siit_dc.ingress_filter) << "\n";
   o << "drop-own-service-sources = " << tf(s.siit_dc.drop_own_service_sources) << "\n";
+
+  const auto& l = s.limits;
+  o << "\n[limits]\n";
+  o << "icmp-error-rate = " << l.icmp_error_rate << "\n";
+  o << "icmp-error-burst = " << l.icmp_error_burst << "\n";
+  o << "reassembly-slots = " << l.reassembly_slots << "\n";
+  o << "reassembly-memory = " << l.reassembly_memory << "\n";
+  o << "reassembly-timeout-ms = " << l.reassembly_timeout_ms << "\n";
   return o.str();
 }
 
@@ -176,6 +184,11 @@ nlohmann::json to_json(const Settings& s) {
   }
   j["siit-dc"] = {{"ingress-filter", s.siit_dc.ingress_filter},
                   {"drop-own-service-sources", s.siit_dc.drop_own_service_sources}};
+  j["limits"] = {{"icmp-error-rate", s.limits.icmp_error_rate},
+                 {"icmp-error-burst", s.limits.icmp_error_burst},
+                 {"reassembly-slots", s.limits.reassembly_slots},
+                 {"reassembly-memory", s.limits.reassembly_memory},
+                 {"reassembly-timeout-ms", s.limits.reassembly_timeout_ms}};
   return j;
 }
 
@@ -193,7 +206,7 @@ bool same_xlat(const xlat::Config& a, const xlat::Config& b) {
 }
 
 bool operator==(const Settings& a, const Settings& b) {
-  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && same_xlat(a.xlat, b.xlat);
+  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && same_xlat(a.xlat, b.xlat);
 }
 
 }  // namespace edge46::config

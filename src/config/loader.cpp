@@ -340,9 +340,30 @@ void load_siit_dc(const Walker& w, const toml::table& t, SiitDcSettings& s) {
   }
 }
 
+void load_limits(const Walker& w, const toml::table& t, LimitSettings& l) {
+  const std::string p = "limits";
+  w.check_keys(
+      t, p, {"icmp-error-rate", "icmp-error-burst", "reassembly-slots", "reassembly-memory", "reassembly-timeout-ms"});
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    const auto name = k.str();
+    if (name == "icmp-error-rate") {
+      l.icmp_error_rate = static_cast<uint32_t>(w.get_int(v, key, 0, 1'000'000));
+    } else if (name == "icmp-error-burst") {
+      l.icmp_error_burst = static_cast<uint32_t>(w.get_int(v, key, 1, 1'000'000));
+    } else if (name == "reassembly-slots") {
+      l.reassembly_slots = static_cast<uint32_t>(w.get_int(v, key, 0, 4096));
+    } else if (name == "reassembly-memory") {
+      l.reassembly_memory = static_cast<uint32_t>(w.get_int(v, key, 65536, 64 * 1024 * 1024));
+    } else if (name == "reassembly-timeout-ms") {
+      l.reassembly_timeout_ms = static_cast<uint32_t>(w.get_int(v, key, 100, 60000));
+    }
+  }
+}
+
 Settings load_document(const Walker& w, const toml::table& root) {
   Settings s;
-  w.check_keys(root, "", {"daemon", "translator", "eamt", "siit-dc"});
+  w.check_keys(root, "", {"daemon", "translator", "eamt", "siit-dc", "limits"});
   if (const toml::node* n = root.get("daemon")) {
     load_daemon(w, w.get_table(*n, "daemon"), s.daemon);
   }
@@ -354,6 +375,9 @@ Settings load_document(const Walker& w, const toml::table& root) {
   }
   if (const toml::node* n = root.get("siit-dc")) {
     load_siit_dc(w, w.get_table(*n, "siit-dc"), s.siit_dc);
+  }
+  if (const toml::node* n = root.get("limits")) {
+    load_limits(w, w.get_table(*n, "limits"), s.limits);
   }
   // Cross-key rules.
   if (s.daemon.role == "siit-dc-er" && s.xlat.eamt.empty()) {

@@ -28,10 +28,24 @@ struct SiitDcSettings {
   friend bool operator==(const SiitDcSettings&, const SiitDcSettings&) = default;
 };
 
+// Per-worker bounds of the pipeline's own state (table [limits]).
+struct LimitSettings {
+  // Translator-generated ICMP errors (RFC 4443 2.4 f, RFC 1812 4.3.2.8): a
+  // token bucket per worker and family; rate 0 = unlimited. Reloadable.
+  uint32_t icmp_error_rate = 1000;  // per second
+  uint32_t icmp_error_burst = 50;
+  // Reassembly of fragmented ICMP; slots 0 = off. Read at start only.
+  uint32_t reassembly_slots = 64;
+  uint32_t reassembly_memory = 1024 * 1024;  // bytes
+  uint32_t reassembly_timeout_ms = 2000;
+  friend bool operator==(const LimitSettings&, const LimitSettings&) = default;
+};
+
 struct Settings {
   xlat::Config xlat;
   DaemonSettings daemon;
   SiitDcSettings siit_dc;
+  LimitSettings limits;
   std::string source;  // file name (or the name given to load_string)
 };
 

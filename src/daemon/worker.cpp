@@ -1,5 +1,7 @@
 #include "daemon/worker.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -20,6 +22,22 @@ void run_worker(const WorkerArgs& a) {
   auto burst = std::make_unique<io::Burst>();
   auto& c = a.state->counters.worker(a.index);
   auto last_error_log = std::chrono::steady_clock::time_point{};
+  // Per-worker pipeline state. Reassembly is sized once from the settings in
+  // force at start; the ICMP error rate follows reloads (set per burst).
+  //
+  // Fragments of one datagram reach one worker: the multi-queue TUN picks the
+  // queue from the packet's symmetric flow hash (tun_automq_select_queue:
+  // __skb_get_hash_symmetric, i.e. the flow dissector without
+  // FLOW_DISSECTOR_F_PARSE_1ST_FRAG), which stops at the IPv4 header / the
+  // Fragment header of every fragment, first fragments included, so all of
+  // them hash on the same addresses and protocol. The exception: the TUN's
+  // flow table (learned from the queues' writes) may move that hash to
+  // another queue between two fragments; such a datagram times out
+  // (reasm_timeout) like one that lost a fragment.
+  const config::LimitSettings lim0 = a.state->snapshot.load()->settings.limits;
+  auto ctx = std::make_unique<pipeline::WorkerContext>(
+      pipeline::ReassemblyLimits{lim0.reassembly_slots, lim0.reassembly_memory, lim0.reassembly_timeout_ms},
+      pipeline::RateLimit{lim0.icmp_error_rate, lim0.icmp_error_burst});
 
   while (!a.stop->load(std::memory_order_relaxed)) {
     int n = io::read_burst(a.fd, *burst);
@@ -37,15 +55,19 @@ void run_worker(const WorkerArgs& a) {
       continue;
     }
     c.batches.add();
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // once per burst: the pipeline reads ctx->now_ns
+    ctx->now_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
     // One snapshot per burst: a reload takes effect at the next burst.
     auto snap = a.state->snapshot.load();
     const auto& xcfg = snap->settings.xlat;
     auto routes = a.state->tun_routes.load();
     pipeline::RoleConfig role = snap->role;
     role.tun_routes = routes.get();
+    ctx->icmp_limit = {snap->settings.limits.icmp_error_rate, snap->settings.limits.icmp_error_burst};
     if (a.offload) {
       for (int i = 0; i < n; ++i) {
-        pipeline::process_vnet(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *area, c);
+        pipeline::process_vnet(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *area, c, *ctx);
         for (uint32_t k = 0; k < area->count; ++k) {
           const auto& e = area->em[k];
           std::span<const uint8_t> vh(reinterpret_cast<const uint8_t*>(&e.vnet), io::kVnetHdrSize);
@@ -57,7 +79,7 @@ void run_worker(const WorkerArgs& a) {
       continue;
     }
     for (int i = 0; i < n; ++i) {
-      auto r = pipeline::process(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *out, c);
+      auto r = pipeline::process(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *out, c, *ctx);
       if (!r.emitted()) {
         continue;
       }

@@ -67,6 +67,8 @@ CounterTotals CounterSet::totals() const {
   t.values.emplace_back("gso_in", sum([](const Counters& c) -> const Counter& { return c.gso_in; }));
   t.values.emplace_back("gso_segments_in", sum([](const Counters& c) -> const Counter& { return c.gso_segments_in; }));
   t.values.emplace_back("gso_out", sum([](const Counters& c) -> const Counter& { return c.gso_out; }));
+  t.values.emplace_back("reasm_held", sum([](const Counters& c) -> const Counter& { return c.reasm_held; }));
+  t.values.emplace_back("reassembled", sum([](const Counters& c) -> const Counter& { return c.reassembled; }));
   // kNone (index 0) is not a drop.
   for (std::size_t d = 1; d < core::kDropCount; ++d) {
     t.values.emplace_back("drop." + std::string(core::drop_name(static_cast<core::Drop>(d))),
@@ -105,6 +107,8 @@ std::string counter_help(std::string_view name) {
   if (name == "gso_in") return "TCP super-packets received with the TUN offload (counted once in packets_in)";
   if (name == "gso_segments_in") return "TCP segments carried by those super-packets";
   if (name == "gso_out") return "super-packets translated once and written whole";
+  if (name == "reasm_held") return "ICMP fragments held for reassembly";
+  if (name == "reassembled") return "ICMP datagrams reassembled from fragments and translated whole";
   return {};
 }
 

@@ -32,7 +32,18 @@ namespace edge46::pipeline {
   X(kOffloadStageFull, "offload_stage_full",                                                                     \
     "a super-packet cut in software produced more output than the staging area holds")                           \
   X(kOffloadBadChecksumOffsets, "offload_bad_checksum_offsets",                                                  \
-    "TUN offload: partial checksum (NEEDS_CSUM) whose offsets are not the packet's TCP/UDP checksum field")
+    "TUN offload: partial checksum (NEEDS_CSUM) whose offsets are not the packet's TCP/UDP checksum field") \
+  X(kIcmpErrorRateLimited, "icmp_error_rate_limited",                                                            \
+    "generated ICMP error over the per-worker rate limit (RFC 4443 2.4 f, RFC 1812 4.3.2.8)")                    \
+  X(kReasmTimeout, "reasm_timeout", "fragmented ICMP datagram not complete within the reassembly timeout")       \
+  X(kReasmOverlap, "reasm_overlap", "overlapping ICMP fragments: whole datagram discarded (RFC 5722)")           \
+  X(kReasmDuplicate, "reasm_duplicate", "exact duplicate of an ICMP fragment already held (RFC 8200 4.5)")       \
+  X(kReasmTooBig, "reasm_too_big", "reassembled ICMP datagram over 65535 bytes (or header over a slot's)")       \
+  X(kReasmTooManyFragments, "reasm_too_many_fragments", "ICMP datagram in more fragments than a slot tracks")    \
+  X(kReasmBadFragment, "reasm_bad_fragment",                                                                     \
+    "ICMP fragment empty, not a multiple of 8 bytes before the last, or beyond the last")                        \
+  X(kReasmNoSlot, "reasm_no_slot", "every reassembly slot of the worker is busy (or reassembly is off)")         \
+  X(kReasmNoMemory, "reasm_no_memory", "the worker's reassembly memory budget is exhausted: datagram discarded")
 
 enum class PipelineDrop : uint8_t {
 #define EDGE46_X(e, n, d) e,
@@ -70,6 +81,8 @@ struct alignas(64) Counters {
   Counter gso_in;           // TCP super-packets received (TUN offload path)
   Counter gso_segments_in;  // segments they carried
   Counter gso_out;          // super-packets translated once and written as one
+  Counter reasm_held;       // ICMP fragments kept for reassembly (not yet a whole datagram)
+  Counter reassembled;      // ICMP datagrams reassembled and passed to the translator
   std::array<Counter, core::kDropCount> drops;
   std::array<Counter, kPipelineDropCount> pipeline_drops;
 

@@ -77,7 +77,7 @@ struct OffloadArea {
 // first). The frame may be modified (checksum completion). Fills area.em
 // with what to write, in order; counts everything in c.
 void process_vnet(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<uint8_t> frame, OffloadArea& area,
-                  Counters& c) noexcept;
+                  Counters& c, WorkerContext& ctx) noexcept;
 
 // Completes a partial checksum (NEEDS_CSUM) in place: the one's complement
 // sum from csum_start to the end, complemented, stored at csum_start +

@@ -1,5 +1,6 @@
 #include "pipeline/pipeline.h"
 
+#include "net/bytes.h"
 #include "net/headers.h"
 #include "pipeline/loop_guard.h"
 
@@ -53,8 +54,48 @@ std::optional<PipelineDrop> er_check(const xlat::Config& xcfg, const RoleConfig&
   return std::nullopt;
 }
 
+namespace {
+
+enum class Gather : uint8_t { kPass, kHeld, kDropped, kComplete };
+
+// Hands an ICMP fragment to the worker's reassembly table. kPass for every
+// other packet, including malformed ones: the core names their defect.
+Gather gather_fragment(WorkerContext& ctx, xlat::Family fam, std::span<const uint8_t> in, Counters& c,
+                       PipelineDrop& why) noexcept {
+  Reassembler& ra = ctx.reassembly;
+  Reassembler::Result res;
+  // The cheap tests first: most packets are not fragments.
+  if (fam == xlat::Family::kV4) {
+    if (in.size() < net::ipv4::kMinHeader || in[net::ipv4::kProtocol] != net::proto::kIcmp ||
+        (net::load16(in.data() + net::ipv4::kFlagsFragOff) & (net::ipv4::kFlagMf | net::ipv4::kFragOffMask)) == 0) {
+      return Gather::kPass;
+    }
+    net::Ipv4Packet p;
+    if (net::parse_ipv4(in, p, true) != core::Drop::kNone || !Reassembler::wants(p)) return Gather::kPass;
+    c.pipeline_drops[static_cast<std::size_t>(PipelineDrop::kReasmTimeout)].add(ra.expire(ctx.now_ns));
+    res = ra.add(p, ctx.now_ns);
+  } else {
+    // Without an extension header there is no Fragment header.
+    if (in.size() < net::ipv6::kHeader) return Gather::kPass;
+    const uint8_t next = in[net::ipv6::kNextHeader];
+    if (next == net::proto::kTcp || next == net::proto::kUdp || next == net::proto::kIcmp6) return Gather::kPass;
+    net::Ipv6Packet p;
+    if (net::parse_ipv6(in, p) != core::Drop::kNone || !Reassembler::wants(p)) return Gather::kPass;
+    c.pipeline_drops[static_cast<std::size_t>(PipelineDrop::kReasmTimeout)].add(ra.expire(ctx.now_ns));
+    res = ra.add(p, ctx.now_ns);
+  }
+  switch (res.status) {
+    case Reassembler::Status::kHeld: return Gather::kHeld;
+    case Reassembler::Status::kComplete: return Gather::kComplete;
+    case Reassembler::Status::kDropped: why = res.reason; return Gather::kDropped;
+  }
+  return Gather::kPass;
+}
+
+}  // namespace
+
 Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const uint8_t> in, xlat::Output& out,
-               Counters& c) noexcept {
+               Counters& c, WorkerContext& ctx) noexcept {
   Result r;
   out.count = 0;
   auto fam = classify(in);
@@ -73,19 +114,55 @@ Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const
     return r;
   }
 
-  r.verdict = xlat::translate(xcfg, *fam, in, out);
-  if (auto d = loop_guard(xcfg, rcfg.tun_routes, *fam, in, r.verdict, out)) {
+  // Fragmented ICMP: the checksum covers the whole message, so it is
+  // reassembled here and translated whole (see reassembly.h).
+  std::span<const uint8_t> pkt = in;
+  bool reassembled = false;
+  if (ctx.reassembly.enabled()) {
+    PipelineDrop why = PipelineDrop::kCount;
+    switch (gather_fragment(ctx, *fam, in, c, why)) {
+      case Gather::kPass: break;
+      case Gather::kHeld:
+        c.reasm_held.add();
+        r.held = true;
+        return r;
+      case Gather::kDropped:
+        r.pipeline_drop = why;
+        c.drop(why);
+        return r;
+      case Gather::kComplete:
+        c.reassembled.add();
+        pkt = ctx.reassembly.datagram();
+        reassembled = true;
+        break;
+    }
+  }
+
+  out.reassembled = reassembled;
+  r.verdict = xlat::translate(xcfg, *fam, pkt, out);
+  out.reassembled = false;
+  if (auto d = loop_guard(xcfg, rcfg.tun_routes, *fam, pkt, r.verdict, out)) {
     r.verdict = {xlat::Outcome::kDropped, *d};
   }
   switch (r.verdict.outcome) {
     case xlat::Outcome::kTranslated: c.translated.add(); break;
     case xlat::Outcome::kHairpinned: c.hairpinned.add(); break;
-    case xlat::Outcome::kIcmpError:
+    case xlat::Outcome::kIcmpError: {
       // The original packet was not translated (reason says why) and an
-      // error goes back to its sender.
-      c.icmp_errors.add();
+      // error goes back to its sender, within the rate limit (RFC 4443
+      // 2.4 f, RFC 1812 4.3.2.8). The error leaves on the ingress side.
       c.drop(r.verdict.reason);
+      const std::size_t fe = out.count != 0 && out.packets[0].family == xlat::Family::kV4 ? kV4 : kV6;
+      if (!ctx.icmp_errors[fe].take(ctx.now_ns, ctx.icmp_limit)) {
+        r.verdict.outcome = xlat::Outcome::kDropped;
+        r.pipeline_drop = PipelineDrop::kIcmpErrorRateLimited;
+        c.drop(PipelineDrop::kIcmpErrorRateLimited);
+        out.count = 0;
+        return r;
+      }
+      c.icmp_errors.add();
       break;
+    }
     case xlat::Outcome::kDropped:
       c.drop(r.verdict.reason);
       out.count = 0;

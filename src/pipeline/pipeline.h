@@ -29,6 +29,7 @@
 #include <string_view>
 
 #include "pipeline/counters.h"
+#include "pipeline/worker_context.h"
 #include "xlat/translate.h"
 
 namespace edge46::pipeline {
@@ -53,8 +54,9 @@ struct RoleConfig {
 struct Result {
   xlat::Verdict verdict;
   // Set when the pipeline itself dropped the packet (verdict is then kDropped
-  // with reason kNone).
+  // with reason kNone, or the core's reason for a rate-limited ICMP error).
   std::optional<PipelineDrop> pipeline_drop;
+  bool held = false;  // a fragment kept for reassembly
   bool emitted() const noexcept { return !pipeline_drop && verdict.emitted(); }
 };
 
@@ -64,8 +66,20 @@ std::optional<xlat::Family> classify(std::span<const uint8_t> in) noexcept;
 // Runs one packet through the role. Counts packets_in, the verdict and, for
 // emitted packets, packets_out (the caller counts write failures with
 // PipelineDrop::kWriteFailed).
+//
+// With the worker's context (worker_context.h):
+//  - a fragment of an ICMP / ICMPv6 message is held in ctx.reassembly
+//    (counted as reasm_held, verdict kDropped with no reason and no
+//    pipeline_drop, nothing emitted) until its datagram is complete; the
+//    fragment that completes it is translated as the whole datagram
+//    (counted as reassembled, then as any packet);
+//  - a translator-generated ICMP error (Outcome::kIcmpError) takes a token
+//    from ctx.icmp_errors of its family; without one it is not emitted:
+//    the verdict becomes kDropped (its reason, still counted, says why the
+//    packet was not translated) and pipeline_drop kIcmpErrorRateLimited.
+//    Translated ICMP errors passing through are not limited.
 Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const uint8_t> in, xlat::Output& out,
-               Counters& c) noexcept;
+               Counters& c, WorkerContext& ctx) noexcept;
 
 // The RFC 7756 6 checks alone (exposed for tests).
 std::optional<PipelineDrop> er_check(const xlat::Config& xcfg, const RoleConfig& rcfg, xlat::Family ingress,

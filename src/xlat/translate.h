@@ -74,6 +74,12 @@ struct Output {
   // ID increments and randomized RFC 6791 source addresses.
   Ipv4IdState ipv4_ids;
   uint64_t rng = 0x853c49e6748fea9bull;  // never 0 (xorshift)
+  // Set by the caller for one call: the input is a datagram the caller
+  // reassembled from fragments (an IPv6 one keeps its Fragment header with
+  // offset 0, M 0). 6->4 then leaves DF clear and fragments to the IPv4 MTU
+  // instead of answering Packet Too Big (RFC 7915 5.1: it arrived as
+  // fragments, so the sender allowed fragmentation).
+  bool reassembled = false;
 
   std::span<const uint8_t> packet(std::size_t i) const noexcept {
     return {buffer.data() + packets[i].offset, packets[i].length};

@@ -339,7 +339,7 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   // bytes, so only over a small IPv4 MTU) is fragmented here.
   bool split = false;
   if (!hairpin && ipv4_len > cfg.ipv4_mtu) {
-    if ((ff & ipv4::kFlagDf) != 0 || p.has_frag) {
+    if ((ff & ipv4::kFlagDf) != 0 || (p.has_frag && !out.reassembled)) {
       uint32_t mtu = std::max<uint32_t>(1280, cfg.ipv4_mtu + 20);
       return icmp6_error(cfg, out, Drop::kPacketTooBig, 2, 0, mtu, whole, p);
     }

@@ -65,6 +65,13 @@ ipv4 = "10.0.0.0/24"
 [siit-dc]
 ingress-filter = true
 drop-own-service-sources = false
+
+[limits]
+icmp-error-rate = 250
+icmp-error-burst = 7
+reassembly-slots = 16
+reassembly-memory = 131072
+reassembly-timeout-ms = 500
 )";
 
 TEST(Load, EmptyDocumentIsAllDefaults) {
@@ -114,6 +121,7 @@ TEST(Load, EveryKey) {
   EXPECT_EQ(net::to_string(s.xlat.eamt.entries()[1].v4), "10.0.0.0/24");
   EXPECT_TRUE(s.siit_dc.ingress_filter);
   EXPECT_FALSE(s.siit_dc.drop_own_service_sources);
+  EXPECT_EQ(s.limits, (LimitSettings{250, 7, 16, 131072, 500}));
 }
 
 TEST(Load, Pool6AsTableWithLayout) {
@@ -298,6 +306,15 @@ TEST(Errors, OutOfRange) {
   EXPECT_EQ(e.line, 2);
   EXPECT_EQ(e.key, "translator.lowest-ipv6-mtu");
   EXPECT_EQ(e.message, "1279 is out of range 1280..65535");
+}
+
+TEST(Errors, LimitsOutOfRange) {
+  for (const char* doc : {"[limits]\nicmp-error-burst = 0\n", "[limits]\nreassembly-memory = 4096\n",
+                          "[limits]\nreassembly-timeout-ms = 99\n", "[limits]\nreassembly-slots = 4097\n"}) {
+    auto r = load_string(doc, "t.toml");
+    EXPECT_FALSE(r) << doc;
+  }
+  EXPECT_EQ(load_ok("").limits, LimitSettings{});
 }
 
 TEST(Errors, PlateauOutOfRange) {

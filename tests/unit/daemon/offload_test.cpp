@@ -112,6 +112,7 @@ struct Offload : ::testing::Test {
   std::unique_ptr<pipeline::OffloadArea> area = std::make_unique<pipeline::OffloadArea>();
   pipeline::CounterSet counters{1};
   pipeline::Counters& c = counters.worker(0);
+  std::unique_ptr<pipeline::WorkerContext> ctx = std::make_unique<pipeline::WorkerContext>();
 };
 
 TEST_F(Offload, PartialChecksumIsCompletedBeforeTranslation) {
@@ -121,7 +122,7 @@ TEST_F(Offload, PartialChecksumIsCompletedBeforeTranslation) {
   h.csum_start = 40;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.flags, 0);
@@ -142,7 +143,7 @@ TEST_F(Offload, SuperPacket64IsTranslatedOnce) {
   h.csum_start = 40;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.gso_type, pipeline::kGsoTcpV4);
@@ -184,7 +185,7 @@ TEST_F(Offload, SuperPacket46IsTranslatedOnce) {
   h.csum_start = 20;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.gso_type, pipeline::kGsoTcpV6 | pipeline::kGsoEcn);
@@ -212,7 +213,7 @@ TEST_F(Offload, FirstSegmentTooBigFallsBackPerSegment) {
   h.csum_start = 20;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 3u);
   for (uint32_t i = 0; i < 3; ++i) {
     Bytes p(area->em[i].head.begin(), area->em[i].head.end());
@@ -231,7 +232,7 @@ TEST_F(Offload, FirstSegmentTooBigFallsBackPerSegment) {
 
 TEST_F(Offload, ShortFrameIsCounted) {
   Bytes f = {1, 2, 3};
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   EXPECT_EQ(area->count, 0u);
   EXPECT_EQ(counters.totals().get("drop.not_ip"), 1u);
 }
@@ -245,7 +246,7 @@ TEST_F(Offload, BadChecksumOffsetsDoNotReadOutside) {
   h.csum_start = 60000;
   h.csum_offset = 16;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);  // ASan builds check the reads
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);  // ASan builds check the reads
   EXPECT_EQ(area->count, 0u);
   auto t = counters.totals();
   EXPECT_EQ(t.get("drop.offload_bad_checksum_offsets"), 1u);
@@ -287,7 +288,7 @@ TEST_F(Offload, ChecksumOffsetsNotAtTheL4ChecksumAreDropped) {
     h.csum_start = k.csum_start;
     h.csum_offset = k.csum_offset;
     auto f = frame(h, k.pkt);
-    pipeline::process_vnet(s.xlat, role, f, *area, c);
+    pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
     ++n;
     EXPECT_EQ(area->count, 0u);
     auto t = counters.totals();
@@ -307,7 +308,7 @@ TEST_F(Offload, PartialUdpChecksumIsCompleted) {
   h.csum_start = 20;
   h.csum_offset = 6;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   Bytes out(area->em[0].head.begin(), area->em[0].head.end());
   ASSERT_EQ(out[0] >> 4, 6);
@@ -331,7 +332,7 @@ TEST_F(Offload, PartialUdpChecksumSummingToZeroIsSentAsAllOnes) {
   h.csum_start = 20;
   h.csum_offset = 6;
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c);
+  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   Bytes out(area->em[0].head.begin(), area->em[0].head.end());
   ASSERT_EQ(out[0] >> 4, 6);

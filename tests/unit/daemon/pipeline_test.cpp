@@ -63,6 +63,7 @@ struct Fixture : ::testing::Test {
   std::unique_ptr<xlat::Output> out = std::make_unique<xlat::Output>();
   pipeline::CounterSet counters{1};
   pipeline::Counters& c = counters.worker(0);
+  std::unique_ptr<pipeline::WorkerContext> ctx = std::make_unique<pipeline::WorkerContext>();
   // nullopt for a name that is not a counter, so a typo fails the check.
   std::optional<uint64_t> get(const char* name) { return counters.totals().get(name); }
 };
@@ -81,7 +82,7 @@ TEST_F(Pipeline, SiitTranslatesAndCounts) {
   auto s = er_settings(false);
   pipeline::RoleConfig siit{};  // plain SIIT: no ER rules
   auto in = udp4("192.0.2.1", "198.51.100.7");
-  auto r = pipeline::process(s.xlat, siit, in, *out, c);
+  auto r = pipeline::process(s.xlat, siit, in, *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   ASSERT_EQ(out->count, 1u);
   EXPECT_EQ(out->packets[0].family, xlat::Family::kV6);
@@ -100,7 +101,7 @@ TEST_F(Pipeline, CoreDropIsCountedByName) {
   pipeline::RoleConfig siit{};
   auto in = udp4("192.0.2.1", "198.51.100.7");
   in[10] ^= 0xff;  // break the IPv4 header checksum
-  auto r = pipeline::process(s.xlat, siit, in, *out, c);
+  auto r = pipeline::process(s.xlat, siit, in, *out, c, *ctx);
   EXPECT_FALSE(r.emitted());
   EXPECT_EQ(r.verdict.reason, core::Drop::kBadIpv4Checksum);
   EXPECT_EQ(get("drop.bad_ipv4_checksum"), 1u);
@@ -110,30 +111,31 @@ TEST_F(Pipeline, CoreDropIsCountedByName) {
 TEST_F(Pipeline, NotIpIsCounted) {
   auto s = er_settings(false);
   Bytes junk = {0x50, 1, 2, 3};
-  auto r = pipeline::process(s.xlat, role_of(s), junk, *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), junk, *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kNotIp);
   EXPECT_EQ(get("drop.not_ip"), 1u);
-  EXPECT_EQ(pipeline::process(s.xlat, role_of(s), Bytes{}, *out, c).pipeline_drop, pipeline::PipelineDrop::kNotIp);
+  EXPECT_EQ(pipeline::process(s.xlat, role_of(s), Bytes{}, *out, c, *ctx).pipeline_drop,
+            pipeline::PipelineDrop::kNotIp);
 }
 
 // RFC 7756 6, first paragraph: an IPv4 source without an EAM would leave the
 // BR spoofed; with ingress filtering the ER drops it.
 TEST_F(Pipeline, ErIngressFilterDropsUnmappedIpv4Source) {
   auto s = er_settings(true);
-  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErIngressFilter);
   EXPECT_EQ(out->count, 0u);
   EXPECT_EQ(get("drop.er_ingress_filter"), 1u);
   EXPECT_EQ(get("packets_in.ipv4"), 1u);
   // The service address itself passes.
-  r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.1", "198.51.100.7"), *out, c);
+  r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.1", "198.51.100.7"), *out, c, *ctx);
   EXPECT_TRUE(r.emitted());
   EXPECT_EQ(get("drop.er_ingress_filter"), 1u);
 }
 
 TEST_F(Pipeline, ErIngressFilterOffTranslatesWithPool6Source) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   EXPECT_EQ(test::str6(out->packet(0), 8), "64:ff9b::c000:263");
 }
@@ -141,7 +143,7 @@ TEST_F(Pipeline, ErIngressFilterOffTranslatesWithPool6Source) {
 // RFC 7756 6, second paragraph, case 1: source equal to a local IPv6 service address.
 TEST_F(Pipeline, ErDropsIpv6SourcedFromOwnServiceAddress) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("2001:db8:a::", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("2001:db8:a::", "2001:db8:a::"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErSpoofedServiceSource);
   EXPECT_EQ(get("drop.er_spoofed_service_source"), 1u);
   EXPECT_EQ(get("packets_in.ipv6"), 1u);
@@ -150,13 +152,13 @@ TEST_F(Pipeline, ErDropsIpv6SourcedFromOwnServiceAddress) {
 // Case 2: the source translates (pool6) to a local IPv4 service address.
 TEST_F(Pipeline, ErDropsIpv6SourceTranslatingToOwnIpv4ServiceAddress) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErSpoofedServiceSource);
 }
 
 TEST_F(Pipeline, ErPassesGenuineTraffic) {
   auto s = er_settings(true);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::203.0.113.5", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::203.0.113.5", "2001:db8:a::"), *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   auto p = out->packet(0);
   EXPECT_EQ(test::str4(p, 12), "203.0.113.5");  // the client's real address (RFC 7756 1)
@@ -168,7 +170,7 @@ TEST_F(Pipeline, ErPassesGenuineTraffic) {
 // 7756 5.2), the packet of case 2 above is translated like any other.
 TEST_F(Pipeline, ErRuleCanBeTurnedOff) {
   auto s = er_settings(false, false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c);
+  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c, *ctx);
   EXPECT_FALSE(r.pipeline_drop.has_value());
   EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kTranslated);
   ASSERT_TRUE(r.emitted());
@@ -201,6 +203,325 @@ TEST(Counters, UnknownNameHasNoValue) {
   ASSERT_TRUE(tot.get("translated").has_value());
   EXPECT_EQ(*tot.get("translated"), 0u);
   EXPECT_EQ(tot.get("drop.offload_bad_checksum_offsets"), 0u);
+}
+
+// --- fragmented ICMP (issue 7 item 12) and the ICMP error rate limit (item 9) ---
+
+config::Settings siit_settings(const std::string& extra = "") {
+  std::string toml = R"(
+[translator]
+pool6 = "64:ff9b::/96"
+ipv4-address = "192.0.2.254"
+ipv6-address = "2001:db8:ffff::1"
+[[eamt]]
+ipv6 = "2001:db8:a::/128"
+ipv4 = "192.0.2.1/32"
+)" + extra;
+  auto s = config::load_string(toml, "siit.toml");
+  EXPECT_TRUE(s) << (s ? "" : s.error().to_string());
+  return *s;
+}
+
+std::unique_ptr<pipeline::WorkerContext> context_of(const config::Settings& s) {
+  const auto& l = s.limits;
+  return std::make_unique<pipeline::WorkerContext>(
+      pipeline::ReassemblyLimits{l.reassembly_slots, l.reassembly_memory, l.reassembly_timeout_ms},
+      pipeline::RateLimit{l.icmp_error_rate, l.icmp_error_burst});
+}
+
+test::Ip4 echo_hdr4() {
+  test::Ip4 h;
+  h.src = a4("198.51.100.7");
+  h.dst = a4("192.0.2.1");
+  h.proto = test::kIcmp;
+  h.id = 0x4242;
+  h.ttl = 61;
+  return h;
+}
+
+test::Ip6 echo_hdr6() {
+  test::Ip6 h;
+  h.src = a6("2001:db8:a::");
+  h.dst = a6("64:ff9b::198.51.100.7");
+  h.next = test::kFrag;
+  h.hlim = 63;
+  return h;
+}
+
+// The IPv4 fragments of `seg` (an ICMP message) at most `mtu` bytes each.
+std::vector<Bytes> fragments4(const test::Ip4& h, const Bytes& seg, std::size_t mtu) {
+  std::vector<Bytes> v;
+  const std::size_t chunk = (mtu - 20) & ~std::size_t{7};
+  for (std::size_t off = 0; off < seg.size(); off += chunk) {
+    auto f = h;
+    f.frag_off = static_cast<uint16_t>(off);
+    f.mf = off + chunk < seg.size();
+    v.push_back(test::ipv4(f, test::slice(seg, off, std::min(chunk, seg.size() - off))));
+  }
+  return v;
+}
+
+std::vector<Bytes> fragments6(const test::Ip6& h, const Bytes& seg, std::size_t mtu, uint32_t id) {
+  std::vector<Bytes> v;
+  const std::size_t chunk = (mtu - 48) & ~std::size_t{7};
+  for (std::size_t off = 0; off < seg.size(); off += chunk) {
+    auto payload = test::frag_header(test::kIcmp6, static_cast<uint16_t>(off), off + chunk < seg.size(), id);
+    test::append(payload, test::slice(seg, off, std::min(chunk, seg.size() - off)));
+    v.push_back(test::ipv6(h, payload));
+  }
+  return v;
+}
+
+// A name that `edge46ctl stats` must show (get() alone returns 0 for a typo).
+uint64_t named(const pipeline::CounterSet& set, const std::string& name) {
+  auto t = set.totals();
+  for (const auto& [n, v] : t.values) {
+    if (n == name) return v;
+  }
+  ADD_FAILURE() << "no counter named " << name;
+  return 0;
+}
+
+// 4->6: a 3000-byte echo in three IPv4 fragments is reassembled, translated
+// whole (one ICMPv6 checksum over the whole message and the pseudo-header)
+// and fragmented to lowest-ipv6-mtu with the IPv4 Identification.
+TEST_F(Pipeline, FragmentedEcho46IsReassembledTranslatedAndRefragmented) {
+  auto s = siit_settings();
+  ctx = context_of(s);
+  auto seg4 = test::icmp(8, 0, 0x12340001, test::pattern(3000));
+  test::fill_csum4(seg4, test::kIcmp, echo_hdr4().src, echo_hdr4().dst);
+  auto frags = fragments4(echo_hdr4(), seg4, 1500);
+  ASSERT_EQ(frags.size(), 3u);
+  // Out of order: the last first.
+  std::swap(frags[0], frags[2]);
+  for (std::size_t i = 0; i + 1 < frags.size(); ++i) {
+    auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, frags[i], *out, c, *ctx);
+    EXPECT_TRUE(r.held);
+    EXPECT_FALSE(r.emitted());
+    EXPECT_EQ(out->count, 0u);
+  }
+  auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, frags.back(), *out, c, *ctx);
+  ASSERT_TRUE(r.emitted()) << core::drop_name(r.verdict.reason);
+  ASSERT_EQ(out->count, 3u);  // 3008 bytes in 1232-byte pieces
+
+  auto seg6 = test::icmp(128, 0, 0x12340001, test::pattern(3000));
+  test::fill_csum6(seg6, test::kIcmp6, a6("64:ff9b::198.51.100.7"), a6("2001:db8:a::"));
+  Bytes joined;
+  for (uint32_t k = 0; k < out->count; ++k) {
+    auto p = out->packet(k);
+    EXPECT_EQ(out->packets[k].family, xlat::Family::kV6);
+    EXPECT_LE(p.size(), 1280u);
+    EXPECT_EQ(p[6], test::kFrag);
+    EXPECT_EQ(p[7], 60);  // TTL 61 - 1
+    EXPECT_EQ(test::str6(p, 8), "64:ff9b::c633:6407");
+    EXPECT_EQ(test::str6(p, 24), "2001:db8:a::");
+    EXPECT_EQ(p[40], test::kIcmp6);
+    EXPECT_EQ(test::get16(p, 42) & ~7u, joined.size());             // offset
+    EXPECT_EQ((test::get16(p, 42) & 1u) != 0, k + 1 < out->count);  // M
+    EXPECT_EQ(test::get32(p, 44), 0x4242u);                         // RFC 7915 4.1 Identification
+    test::append(joined, p.subspan(48));
+  }
+  EXPECT_EQ(joined, seg6);
+  EXPECT_EQ(named(counters, "reasm_held"), 2u);
+  EXPECT_EQ(named(counters, "reassembled"), 1u);
+  EXPECT_EQ(named(counters, "translated"), 1u);
+  EXPECT_EQ(named(counters, "packets_in.ipv4"), 3u);
+  EXPECT_EQ(named(counters, "packets_out.ipv6"), 3u);
+  EXPECT_EQ(named(counters, "drop.fragmented_icmp"), 0u);
+}
+
+// 6->4: the reassembled message leaves DF clear (RFC 7915 5.1: it arrived
+// as fragments) in fragments that fit ipv4-mtu, with the low 16 bits of the
+// Fragment header's Identification.
+TEST_F(Pipeline, FragmentedEcho64IsReassembledTranslatedAndSplitToIpv4Mtu) {
+  auto s = siit_settings();
+  ctx = context_of(s);
+  auto seg6 = test::icmp(128, 0, 0x56780002, test::pattern(3000, 5));
+  test::fill_csum6(seg6, test::kIcmp6, echo_hdr6().src, echo_hdr6().dst);
+  auto frags = fragments6(echo_hdr6(), seg6, 1280, 0xabcdef01);
+  ASSERT_EQ(frags.size(), 3u);
+  pipeline::Result r;
+  for (const auto& f : frags) {
+    r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+  }
+  ASSERT_TRUE(r.emitted()) << core::drop_name(r.verdict.reason);
+  ASSERT_EQ(out->count, 3u);  // 3028 bytes in 1500-byte packets
+
+  auto seg4 = test::icmp(8, 0, 0x56780002, test::pattern(3000, 5));
+  test::fill_csum4(seg4, test::kIcmp, a4("192.0.2.1"), a4("198.51.100.7"));
+  Bytes joined;
+  for (uint32_t k = 0; k < out->count; ++k) {
+    auto p = out->packet(k);
+    EXPECT_EQ(out->packets[k].family, xlat::Family::kV4);
+    EXPECT_LE(p.size(), 1500u);
+    EXPECT_TRUE(test::ipv4_header_valid(p));
+    EXPECT_EQ(test::get16(p, 2), p.size());
+    EXPECT_EQ(test::get16(p, 4), 0xef01u);
+    const uint16_t ff = test::get16(p, 6);
+    EXPECT_EQ(ff & 0x4000u, 0u);  // DF clear
+    EXPECT_EQ((ff & 0x2000u) != 0, k + 1 < out->count);
+    EXPECT_EQ((ff & 0x1fffu) * 8u, joined.size());
+    EXPECT_EQ(p[8], 62);
+    EXPECT_EQ(p[9], test::kIcmp);
+    EXPECT_EQ(test::str4(p, 12), "192.0.2.1");
+    EXPECT_EQ(test::str4(p, 16), "198.51.100.7");
+    test::append(joined, p.subspan(20));
+  }
+  EXPECT_EQ(joined, seg4);
+  EXPECT_EQ(named(counters, "reassembled"), 1u);
+  EXPECT_EQ(named(counters, "packets_out.ipv4"), 3u);
+}
+
+// A reassembled message that fits the IPv4 MTU leaves as one packet.
+TEST_F(Pipeline, SmallFragmentedEcho64LeavesWhole) {
+  auto s = siit_settings();
+  ctx = context_of(s);
+  auto seg6 = test::icmp(128, 0, 7, test::pattern(1300));
+  test::fill_csum6(seg6, test::kIcmp6, echo_hdr6().src, echo_hdr6().dst);
+  pipeline::Result r;
+  for (const auto& f : fragments6(echo_hdr6(), seg6, 1280, 0x10002)) {
+    r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+  }
+  ASSERT_TRUE(r.emitted());
+  ASSERT_EQ(out->count, 1u);
+  auto seg4 = test::icmp(8, 0, 7, test::pattern(1300));
+  test::fill_csum4(seg4, test::kIcmp, a4("192.0.2.1"), a4("198.51.100.7"));
+  test::Ip4 h;
+  h.src = a4("192.0.2.1");
+  h.dst = a4("198.51.100.7");
+  h.proto = test::kIcmp;
+  h.id = 0x0002;
+  h.ttl = 62;
+  auto p = out->packet(0);
+  EXPECT_EQ(Bytes(p.begin(), p.end()), test::ipv4(h, seg4));
+}
+
+TEST_F(Pipeline, UdpFragmentsAreStillTranslatedOneByOne) {
+  auto s = siit_settings();
+  ctx = context_of(s);
+  test::Ip4 h = echo_hdr4();
+  h.proto = test::kUdp;
+  auto seg = test::udp(1000, 2000, test::pattern(3000));
+  test::fill_csum4(seg, test::kUdp, h.src, h.dst);
+  for (const auto& f : fragments4(h, seg, 1500)) {
+    auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+    EXPECT_TRUE(r.emitted());
+  }
+  EXPECT_EQ(named(counters, "translated"), 3u);
+  EXPECT_EQ(named(counters, "reasm_held"), 0u);
+}
+
+TEST_F(Pipeline, ReassemblyOffKeepsDroppingFragmentedIcmp) {
+  auto s = siit_settings("[limits]\nreassembly-slots = 0\n");
+  ctx = context_of(s);
+  auto seg4 = test::icmp(8, 0, 1, test::pattern(2000));
+  test::fill_csum4(seg4, test::kIcmp, echo_hdr4().src, echo_hdr4().dst);
+  auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, fragments4(echo_hdr4(), seg4, 1500)[0], *out, c, *ctx);
+  EXPECT_EQ(r.verdict.reason, core::Drop::kFragmentedIcmp);
+  EXPECT_EQ(named(counters, "drop.fragmented_icmp"), 1u);
+}
+
+TEST_F(Pipeline, ReassemblyFailuresAreCountedByName) {
+  auto s = siit_settings("[limits]\nreassembly-timeout-ms = 1000\n");
+  ctx = context_of(s);
+  auto seg6 = test::icmp(128, 0, 1, test::pattern(3000));
+  test::fill_csum6(seg6, test::kIcmp6, echo_hdr6().src, echo_hdr6().dst);
+  auto f6 = fragments6(echo_hdr6(), seg6, 1280, 99);
+  ctx->now_ns = 1'000'000'000;
+  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, f6[0], *out, c, *ctx).held);
+  // Overlap (RFC 5722) on another datagram.
+  auto g6 = fragments6(echo_hdr6(), seg6, 1280, 100);
+  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, g6[0], *out, c, *ctx).held);
+  auto bad = g6[1];
+  test::put16(bad, 42, static_cast<uint16_t>(test::get16(bad, 42) - 8));  // 8 bytes early
+  auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, bad, *out, c, *ctx);
+  EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kReasmOverlap);
+  EXPECT_EQ(named(counters, "drop.reasm_overlap"), 1u);
+  // The first datagram's time runs out; noticed at the next ICMP fragment.
+  ctx->now_ns = 2'000'000'000;
+  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, g6[2], *out, c, *ctx).held);
+  EXPECT_EQ(named(counters, "drop.reasm_timeout"), 1u);
+  EXPECT_EQ(ctx->reassembly.slots_in_use(), 1u);  // g6[2]'s new, headless datagram
+}
+
+// RFC 4443 2.4 (f), RFC 1812 4.3.2.8: generated errors are rate limited per
+// worker and family; the packet's own reason is still counted.
+TEST_F(Pipeline, GeneratedIcmpErrorsAreRateLimitedPerFamily) {
+  auto s = siit_settings("[limits]\nicmp-error-rate = 10\nicmp-error-burst = 5\n");
+  ctx = context_of(s);
+  ctx->now_ns = 7'000'000'000;
+  test::Ip4 h4;
+  h4.src = a4("198.51.100.7");
+  h4.dst = a4("192.0.2.1");
+  h4.ttl = 1;
+  auto ttl1_v4 = test::v4_packet(h4, test::udp(1, 2, test::pattern(10)));
+  test::Ip6 h6;
+  h6.src = a6("2001:db8:a::");
+  h6.dst = a6("64:ff9b::198.51.100.7");
+  h6.hlim = 1;
+  auto ttl1_v6 = test::v6_packet(h6, test::udp(1, 2, test::pattern(10)));
+
+  auto send = [&](const Bytes& pkt, int n) {
+    int errors = 0;
+    for (int i = 0; i < n; ++i) {
+      auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, pkt, *out, c, *ctx);
+      EXPECT_EQ(r.verdict.reason, core::Drop::kTtlExceeded);
+      if (r.emitted()) {
+        EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kIcmpError);
+        EXPECT_EQ(out->count, 1u);
+        ++errors;
+      } else {
+        EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kIcmpErrorRateLimited);
+        EXPECT_EQ(out->count, 0u);
+      }
+    }
+    return errors;
+  };
+  EXPECT_EQ(send(ttl1_v4, 20), 5);  // the burst
+  EXPECT_EQ(send(ttl1_v6, 20), 5);  // its own bucket
+  EXPECT_EQ(named(counters, "icmp_errors"), 10u);
+  EXPECT_EQ(named(counters, "drop.icmp_error_rate_limited"), 30u);
+  EXPECT_EQ(named(counters, "drop.ttl_exceeded"), 40u);
+  ctx->now_ns += 500'000'000;  // 10/s for 0.5 s
+  EXPECT_EQ(send(ttl1_v4, 20), 5);
+  ctx->now_ns += 60'000'000'000;  // refills to the burst only
+  EXPECT_EQ(send(ttl1_v4, 20), 5);
+}
+
+TEST_F(Pipeline, TranslatedIcmpErrorsAreNotRateLimited) {
+  auto s = siit_settings("[limits]\nicmp-error-rate = 1\nicmp-error-burst = 1\n");
+  ctx = context_of(s);
+  // An IPv4 router's Time Exceeded about a packet 192.0.2.1 sent.
+  test::Ip4 inner;
+  inner.src = a4("192.0.2.1");
+  inner.dst = a4("198.51.100.7");
+  inner.ttl = 1;
+  auto quoted = test::v4_packet(inner, test::udp(1, 2, test::pattern(10)));
+  test::Ip4 outer;
+  outer.src = a4("198.51.100.9");
+  outer.dst = a4("192.0.2.1");
+  outer.proto = test::kIcmp;
+  auto err = test::v4_packet(outer, test::icmp(11, 0, 0, quoted));
+  // Empty the bucket with a generated error first.
+  test::Ip4 h4 = inner;
+  h4.src = a4("198.51.100.7");
+  h4.dst = a4("192.0.2.1");
+  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, test::v4_packet(h4, test::udp(1, 2, {})), *out, c, *ctx)
+                  .emitted());
+  for (int i = 0; i < 10; ++i) {
+    auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, err, *out, c, *ctx);
+    EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kTranslated);
+    EXPECT_TRUE(r.emitted());
+  }
+  EXPECT_EQ(named(counters, "drop.icmp_error_rate_limited"), 0u);
+}
+
+TEST(Counters, BlocksAreCacheLineAligned) {
+  static_assert(alignof(pipeline::Counters) == 64);
+  pipeline::CounterSet set(3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(&set.worker(i)) % 64, 0u);
+  }
 }
 
 TEST(Counters, WorkersAreSummedAndEveryDropReasonIsNamed) {

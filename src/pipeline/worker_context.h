@@ -1,0 +1,31 @@
+// The state one worker's pipeline keeps between packets: the reassembly
+// table for fragmented ICMP, the token buckets of the ICMP errors the
+// translator generates, and the time. Created once per worker on the control
+// path (it allocates); then only the owning worker touches it.
+//
+// The worker sets `now_ns` (CLOCK_MONOTONIC) once per burst and copies the
+// rate limit of the current snapshot into `icmp_limit`; process() reads
+// both and makes no system call.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "pipeline/rate_limit.h"
+#include "pipeline/reassembly.h"
+
+namespace edge46::pipeline {
+
+struct WorkerContext {
+  explicit WorkerContext(const ReassemblyLimits& reasm = {}, RateLimit icmp = {})
+      : reassembly(reasm), icmp_limit(icmp) {}
+
+  Reassembler reassembly;
+  RateLimit icmp_limit;
+  // One bucket per family of the error (index kV4 / kV6): an ICMPv4 flood
+  // does not silence the ICMPv6 errors and vice versa.
+  std::array<TokenBucket, 2> icmp_errors{};
+  uint64_t now_ns = 0;
+};
+
+}  // namespace edge46::pipeline
