@@ -84,12 +84,13 @@ struct LoopGuard : ::testing::Test {
   std::unique_ptr<xlat::Output> out = std::make_unique<xlat::Output>();
   pipeline::CounterSet counters{1};
   pipeline::Counters& c = counters.worker(0);
-  uint64_t get(const char* name) { return counters.totals().get(name); }
+  std::unique_ptr<pipeline::WorkerContext> ctx = std::make_unique<pipeline::WorkerContext>();
+  std::optional<uint64_t> get(const char* name) { return counters.totals().get(name); }
 
   pipeline::Result run(const Routes* r, const Bytes& in) {
     pipeline::RoleConfig role{};
     role.tun_routes = r != nullptr ? &r->t : nullptr;
-    return pipeline::process(s.xlat, role, in, *out, c);
+    return pipeline::process(s.xlat, role, in, *out, c, *ctx);
   }
 };
 
