@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
   st.config_path = std::filesystem::absolute(config_path).string();
   st.tun_name = tun_name;
   st.workers = workers;
-  st.snapshot.store(*snap);
+  const pipeline::Role role = (*snap)->role.role;
+  st.snapshot.reset(std::move(*snap));  // before any worker: no grace period to wait for
 
   daemon::ControlServer server;
   if (auto r = server.bind(socket_path); !r) {
@@ -146,8 +147,8 @@ int main(int argc, char** argv) {
     threads.emplace_back([a] { daemon::run_worker(a); });
   }
   server.start(st);
-  daemon::log_info("started: role " + std::string(pipeline::role_name((*snap)->role.role)) + ", tun " + tun_name +
-                   ", " + std::to_string(workers) + " worker(s), offloads " +
+  daemon::log_info("started: role " + std::string(pipeline::role_name(role)) + ", tun " + tun_name + ", " +
+                   std::to_string(workers) + " worker(s), offloads " +
                    (tun->offload() ? std::string("on (virtio-net header, TSO4/TSO6)")
                                    : std::string(offload ? "off (the kernel refused TUNSETOFFLOAD)" : "off")) +
                    ", control socket " + socket_path + ", config " + st.config_path);

@@ -19,10 +19,17 @@ void run_worker(const WorkerArgs& a) {
   auto burst = std::make_unique<io::Burst>();
   auto& c = a.state->counters.worker(a.index);
   auto last_error_log = std::chrono::steady_clock::time_point{};
+  // An RCU reader of the snapshot (src/daemon/rcu.h): the pointer loaded for
+  // a burst is dropped by the quiescent state at the top of the next turn,
+  // and the thread is offline whenever it blocks, so a grace period waits
+  // for at most one burst and never for traffic to arrive.
+  RcuReaderThread reader;
 
   while (!a.stop->load(std::memory_order_relaxed)) {
+    RcuReaderThread::quiescent();  // the previous burst's snapshot is no longer used
     int n = io::read_burst(a.fd, *burst);
     if (n == 0) {
+      RcuOffline idle;
       io::wait_readable(a.fd, a.wake_fd, 1000);
       continue;
     }
@@ -32,12 +39,13 @@ void run_worker(const WorkerArgs& a) {
         last_error_log = now;
         log_error("worker " + std::to_string(a.index) + ": TUN read: " + std::strerror(-n));
       }
+      RcuOffline idle;
       io::wait_readable(a.fd, a.wake_fd, 100);
       continue;
     }
     c.batches.add();
     // One snapshot per burst: a reload takes effect at the next burst.
-    auto snap = a.state->snapshot.load();
+    const Snapshot* snap = a.state->snapshot.read();
     const auto& xcfg = snap->settings.xlat;
     if (a.offload) {
       for (int i = 0; i < n; ++i) {

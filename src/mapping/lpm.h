@@ -1,7 +1,7 @@
 // Longest-prefix-match table over IPv4 (uint32_t) or IPv6 (u128) keys.
 //
 // Changed by the control plane only, and never while a worker reads it (the
-// daemon publishes snapshots through RCU, src/daemon/snapshot.h). Changes
+// daemon publishes snapshots through RCU, src/daemon/rcu.h). Changes
 // are incremental: insert and erase cost O(1) expected (one hash operation,
 // plus O(number of distinct lengths) when a length appears or disappears),
 // so n inserts build a table in O(n); build() does it in one pass with the
