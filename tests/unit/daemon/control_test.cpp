@@ -237,6 +237,10 @@ TEST_F(Control, ReadersHammerWhileEamsChange) {
     ASSERT_TRUE(call({{"cmd", "reload"}})["ok"].get<bool>());
     ASSERT_EQ(call({{"cmd", "status"}})["eamt_entries"], 1);
   }
+  // Reloads in a row: each frees a pair that readers were just using.
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(call({{"cmd", "reload"}})["ok"].get<bool>());
+  }
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(bad.load(), 0u);
