@@ -111,23 +111,27 @@ tl::expected<mapping::Eam, std::string> parse_eam(const Json& req) {
   return mapping::Eam{*v6, *v4};
 }
 
-// Copy-on-write change of the running snapshot.
+// A runtime change of the running snapshot (f: std::string(config::Settings&),
+// empty on success, table unchanged on failure), through the Left-Right pair:
+// applied to the standby copy, published, then applied to the other copy
+// after a grace period (src/daemon/rcu.h). No copy of the Settings is made.
+// Each published change takes the next generation.
 template <class F>
 tl::expected<uint64_t, std::string> change(DaemonState& st, F&& f) {
   std::lock_guard lock(st.change_mutex);
-  auto cur = st.snapshot.load();
-  config::Settings s = cur->settings;
-  std::string why = f(s);
+  const uint64_t generation = st.next_generation;
+  std::string why = st.snapshot.apply([&](Snapshot& s) -> std::string {
+    std::string w = f(s.settings);
+    if (w.empty()) {
+      s.generation = generation;
+    }
+    return w;
+  });
   if (!why.empty()) {
     return tl::unexpected(why);
   }
-  auto snap = make_snapshot(std::move(s), st.next_generation);
-  if (!snap) {
-    return tl::unexpected(snap.error());
-  }
   ++st.next_generation;
-  st.snapshot.store(*snap);
-  return (*snap)->generation;
+  return generation;
 }
 
 Json stats_json(const DaemonState& st) {
@@ -155,7 +159,7 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
     log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
     return tl::unexpected(st.last_reload_error);
   }
-  auto cur = st.snapshot.load();
+  const Snapshot* cur = st.snapshot.current();
   std::string warning;
   const auto& old_d = cur->settings.daemon;
   auto& new_d = loaded->daemon;
@@ -180,10 +184,12 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
   ++st.reloads_ok;
   st.last_reload_error.clear();
   set_log_level((*snap)->settings.daemon.log_level);
-  st.snapshot.store(*snap);
-  log_info("configuration reloaded from " + st.config_path + " (generation " + std::to_string((*snap)->generation) +
-           ", role " + std::string(pipeline::role_name((*snap)->role.role)) + ", " +
-           std::to_string((*snap)->settings.xlat.eamt.entries().size()) + " EAMs)");
+  // Publishes the new pair; the old one is freed here after a grace period.
+  st.snapshot.reset(std::move(*snap));
+  cur = st.snapshot.current();
+  log_info("configuration reloaded from " + st.config_path + " (generation " + std::to_string(cur->generation) +
+           ", role " + std::string(pipeline::role_name(cur->role.role)) + ", " +
+           std::to_string(cur->settings.xlat.eamt.entries().size()) + " EAMs)");
   if (!warning.empty()) {
     log_warning(warning);
   }
@@ -195,12 +201,14 @@ Json handle(DaemonState& st, const Json& req) {
     return fail("request must be a JSON object with a \"cmd\" string");
   }
   const auto cmd = req["cmd"].get<std::string>();
-  auto snap = st.snapshot.load();
+  // Control-plane readers hold change_mutex: no version is changed or freed
+  // under them. Commands that change the snapshot let go of it first.
+  std::unique_lock lock(st.change_mutex);
+  const Snapshot* snap = st.snapshot.current();
   const auto& s = snap->settings;
 
   if (cmd == "status") {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - st.started).count();
-    std::lock_guard lock(st.change_mutex);
     return Json{{"ok", true},
                 {"role", std::string(pipeline::role_name(snap->role.role))},
                 {"tun", st.tun_name},
@@ -234,6 +242,7 @@ Json handle(DaemonState& st, const Json& req) {
       return fail(eam.error());
     }
     const bool add = cmd == "eamt.add";
+    lock.unlock();
     auto gen = change(st, [&](config::Settings& n) -> std::string {
       if (add) {
         return n.xlat.eamt.add(*eam);
@@ -252,11 +261,13 @@ Json handle(DaemonState& st, const Json& req) {
     return stats_json(st);
   }
   if (cmd == "reload") {
+    lock.unlock();
     auto r = reload(st);
     if (!r) {
       return fail("reload refused, running configuration kept: " + r.error());
     }
-    Json j{{"ok", true}, {"generation", st.snapshot.load()->generation}};
+    lock.lock();
+    Json j{{"ok", true}, {"generation", st.snapshot.current()->generation}};
     if (!r->empty()) {
       j["warning"] = *r;
     }

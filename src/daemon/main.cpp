@@ -116,7 +116,8 @@ int main(int argc, char** argv) {
   st.config_path = std::filesystem::absolute(config_path).string();
   st.tun_name = tun_name;
   st.workers = workers;
-  st.snapshot.store(*snap);
+  const pipeline::Role role = (*snap)->role.role;
+  st.snapshot.reset(std::move(*snap));  // before any worker: no grace period to wait for
 
   // Without root the path in the error is not the whole story: say what is
   // missing. (A non-root edge46d with CAP_NET_ADMIN and its own socket
@@ -176,9 +177,9 @@ int main(int argc, char** argv) {
     threads.emplace_back([a] { daemon::run_worker(a); });
   }
   server.start(st);
-  daemon::log_info("started: role " + std::string(pipeline::role_name((*snap)->role.role)) + ", tun " + tun_name +
-                   ", " + std::to_string(workers) + " worker(s), offloads " + st.offload + ", control socket " +
-                   socket_path + ", config " + st.config_path);
+  daemon::log_info("started: role " + std::string(pipeline::role_name(role)) + ", tun " + tun_name + ", " +
+                   std::to_string(workers) + " worker(s), offloads " + st.offload + ", control socket " + socket_path +
+                   ", config " + st.config_path);
 
   for (;;) {
     int sig = 0;

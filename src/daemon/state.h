@@ -1,14 +1,17 @@
 // The daemon's shared state: the configuration snapshot the workers read, the
 // counters they write, and the bookkeeping the control plane shows.
 //
-// Snapshots are immutable. The control plane builds a new one (a reload, an
-// EAMT change: copy-on-write of the whole Settings) and publishes it with one
-// atomic store; each worker loads the pointer once per burst, so a burst is
-// translated under a single configuration and no packet waits for a swap.
-// The old snapshot is freed when the last worker lets go of it.
+// A published snapshot is never changed while a worker can see it. Each
+// worker (a registered QSBR RCU reader) loads the pointer once per burst, so
+// a burst is translated under a single configuration and no packet waits
+// for a change. The control plane publishes under change_mutex
+// (src/daemon/rcu.h): a reload builds a new snapshot, copies it once for the
+// Left-Right pair, publishes it and frees the old pair after a grace period;
+// an EAMT change is applied to the standby copy, published, and applied to
+// the other copy after a grace period (no copy of the Settings). Old
+// versions are freed on the control thread, never on a worker.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -18,6 +21,7 @@
 #include <tl/expected.hpp>
 
 #include "config/settings.h"
+#include "daemon/rcu.h"
 #include "daemon/tun_routes.h"
 #include "pipeline/counters.h"
 #include "pipeline/pipeline.h"
@@ -32,16 +36,11 @@ struct Snapshot {
 
 // Builds a snapshot from loaded settings, checking what the daemon itself
 // interprets (the role name).
-tl::expected<std::shared_ptr<const Snapshot>, std::string> make_snapshot(config::Settings s, uint64_t generation);
+tl::expected<std::unique_ptr<Snapshot>, std::string> make_snapshot(config::Settings s, uint64_t generation);
 
-class SnapshotHolder {
- public:
-  std::shared_ptr<const Snapshot> load() const noexcept { return p_.load(std::memory_order_acquire); }
-  void store(std::shared_ptr<const Snapshot> s) noexcept { p_.store(std::move(s), std::memory_order_release); }
-
- private:
-  std::atomic<std::shared_ptr<const Snapshot>> p_;
-};
+// Workers: snapshot.read() once per burst (they are registered RCU readers).
+// Control plane: snapshot.current() and every change under change_mutex.
+using SnapshotStore = RcuLeftRight<Snapshot>;
 
 struct DaemonState {
   explicit DaemonState(std::size_t n_workers) : counters(n_workers) {}
@@ -50,7 +49,7 @@ struct DaemonState {
   std::string tun_name;
   unsigned workers = 1;
   std::string offload = "off";  // TUN offloads as opened: "on", or "off (why)"; set before the server starts
-  SnapshotHolder snapshot;
+  SnapshotStore snapshot;
   TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
   pipeline::CounterSet counters;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

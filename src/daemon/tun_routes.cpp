@@ -145,7 +145,7 @@ void RouteSet::apply(const RouteEvent& e) {
   }
 }
 
-std::shared_ptr<const pipeline::TunRoutes> RouteSet::build() const {
+std::unique_ptr<const pipeline::TunRoutes> RouteSet::build() const {
   struct Best {
     net::u128 prefix;
     uint8_t len;
@@ -163,7 +163,7 @@ std::shared_ptr<const pipeline::TunRoutes> RouteSet::build() const {
     }
     b.push_back(Best{prefix, len, it->second});
   }
-  auto t = std::make_shared<pipeline::TunRoutes>();
+  auto t = std::make_unique<pipeline::TunRoutes>();
   for (int v6 = 0; v6 < 2; ++v6) {
     std::vector<const Best*> tun;
     for (const auto& b : best[v6]) {
@@ -311,7 +311,7 @@ tl::expected<void, std::string> TunRouteMirror::resync() {
 }
 
 void TunRouteMirror::publish() {
-  holder_.store(routes_.build());
+  holder_.publish(routes_.build());
 }
 
 void TunRouteMirror::run() {

@@ -34,6 +34,8 @@
 
 #include <tl/expected.hpp>
 
+#include "daemon/rcu.h"
+
 #include "net/addr.h"
 #include "pipeline/loop_guard.h"
 
@@ -76,7 +78,7 @@ class RouteSet {
   // that lies inside one of those (false). Routes elsewhere outside every
   // TUN route do not change any answer and are left out, so the tables stay
   // as small as the set of TUN routes on a router with a full table.
-  std::shared_ptr<const pipeline::TunRoutes> build() const;
+  std::unique_ptr<const pipeline::TunRoutes> build() const;
 
  private:
   using Key = std::tuple<bool, net::u128, uint8_t, uint32_t>;  // ipv6, prefix, len, priority
@@ -86,16 +88,9 @@ class RouteSet {
 // How the workers get the current tables: load() once per burst. A tiny
 // interface so the publication mechanism (today the one SnapshotHolder uses)
 // can change in one place.
-class TunRoutesHolder {
- public:
-  std::shared_ptr<const pipeline::TunRoutes> load() const noexcept { return p_.load(std::memory_order_acquire); }
-  void store(std::shared_ptr<const pipeline::TunRoutes> t) noexcept {
-    p_.store(std::move(t), std::memory_order_release);
-  }
-
- private:
-  std::atomic<std::shared_ptr<const pipeline::TunRoutes>> p_;
-};
+// Workers read the tables with read() once per burst (RCU, src/daemon/rcu.h);
+// the mirror thread publishes and frees old versions itself.
+using TunRoutesHolder = RcuBox<pipeline::TunRoutes>;
 
 // The netlink side: one socket subscribed to the route and link groups, one
 // thread. Publishes into the holder until destroyed.

@@ -22,6 +22,12 @@ void run_worker(const WorkerArgs& a) {
   auto burst = std::make_unique<io::Burst>();
   auto& c = a.state->counters.worker(a.index);
   auto last_error_log = std::chrono::steady_clock::time_point{};
+  // An RCU reader of the snapshot (src/daemon/rcu.h): the pointer loaded for
+  // a burst is dropped by the quiescent state at the top of the next turn,
+  // and the thread is offline whenever it blocks, so a grace period waits
+  // for at most one burst and never for traffic to arrive.
+  RcuReaderThread reader;
+
   // Per-worker pipeline state. Reassembly is sized once from the settings in
   // force at start; the ICMP error rate follows reloads (set per burst).
   //
@@ -34,14 +40,16 @@ void run_worker(const WorkerArgs& a) {
   // flow table (learned from the queues' writes) may move that hash to
   // another queue between two fragments; such a datagram times out
   // (reasm_timeout) like one that lost a fragment.
-  const config::LimitSettings lim0 = a.state->snapshot.load()->settings.limits;
+  const config::LimitSettings lim0 = a.state->snapshot.read()->settings.limits;
   auto ctx = std::make_unique<pipeline::WorkerContext>(
       pipeline::ReassemblyLimits{lim0.reassembly_slots, lim0.reassembly_memory, lim0.reassembly_timeout_ms},
       pipeline::RateLimit{lim0.icmp_error_rate, lim0.icmp_error_burst});
 
   while (!a.stop->load(std::memory_order_relaxed)) {
+    RcuReaderThread::quiescent();  // the previous burst's snapshot is no longer used
     int n = io::read_burst(a.fd, *burst);
     if (n == 0) {
+      RcuOffline idle;
       io::wait_readable(a.fd, a.wake_fd, 1000);
       continue;
     }
@@ -51,6 +59,7 @@ void run_worker(const WorkerArgs& a) {
         last_error_log = now;
         log_error("worker " + std::to_string(a.index) + ": TUN read: " + std::strerror(-n));
       }
+      RcuOffline idle;
       io::wait_readable(a.fd, a.wake_fd, 100);
       continue;
     }
@@ -59,11 +68,10 @@ void run_worker(const WorkerArgs& a) {
     clock_gettime(CLOCK_MONOTONIC, &ts);  // once per burst: the pipeline reads ctx->now_ns
     ctx->now_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
     // One snapshot per burst: a reload takes effect at the next burst.
-    auto snap = a.state->snapshot.load();
+    const Snapshot* snap = a.state->snapshot.read();
     const auto& xcfg = snap->settings.xlat;
-    auto routes = a.state->tun_routes.load();
     pipeline::RoleConfig role = snap->role;
-    role.tun_routes = routes.get();
+    role.tun_routes = a.state->tun_routes.read();
     ctx->icmp_limit = {snap->settings.limits.icmp_error_rate, snap->settings.limits.icmp_error_burst};
     if (a.offload) {
       for (int i = 0; i < n; ++i) {

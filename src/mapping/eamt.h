@@ -8,8 +8,20 @@
 // prefix form the IPv4 suffix. An entry must leave the IPv6 side at least as
 // many suffix bits as the IPv4 side has, so every IPv4 address in the entry
 // has an IPv6 image.
+//
+// Entries are disjoint on both sides: an entry whose IPv4 or IPv6 prefix
+// overlaps (equals, contains or is contained in) an existing entry's is
+// refused, as Jool does. RFC 7757 3.2 would pick the longest match, but an
+// overlap lets one host's IPv6 address leave with another host's IPv4
+// address (and back), so the two directions no longer agree.
+//
+// Costs: add and remove are O(log n) (one ordered-map search per family for
+// the overlap check, plus O(1) expected hash updates); lookups are the LPM
+// table's (src/mapping/lpm.h).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,8 +40,10 @@ struct Eam {
 class Eamt {
  public:
   // Adds an entry; returns an error message when it is invalid or its IPv4
-  // or IPv6 prefix collides with an existing entry's.
+  // or IPv6 prefix overlaps an existing entry's (the message names that
+  // entry). On error the table is unchanged.
   std::string add(const Eam& e);
+  // Removes the entry equal to e; false (table unchanged) when there is none.
   bool remove(const Eam& e);
 
   // 4->6: the mapped address and the entry used.
@@ -39,19 +53,35 @@ class Eamt {
   // True when some entry's IPv4 prefix covers a (hairpinning test, RFC 7757 4).
   bool covers_v4(net::Ipv4Addr a) const noexcept { return by_v4_.lookup(a.value) != nullptr; }
 
+  // Every entry once, in insertion order until a remove moves the last
+  // entry into the removed one's place.
   const std::vector<Eam>& entries() const noexcept { return entries_; }
   bool empty() const noexcept { return entries_.empty(); }
 
  private:
-  void rebuild();
-  std::vector<Eam> entries_;  // insertion order, for display
-  LpmTable<uint32_t, Eam> by_v4_;
-  LpmTable<net::u128, Eam> by_v6_;
+  // The addresses [first, last] an entry's prefix covers, and the entry.
+  template <class K>
+  struct Span {
+    K last;
+    uint32_t index;  // in entries_
+  };
+  template <class K>
+  using Spans = std::map<K, Span<K>>;  // by first address; disjoint
+  template <class K>
+  static const Span<K>* overlap(const Spans<K>& m, K first, K last) noexcept;
+  void set_index(uint32_t i);
+
+  std::vector<Eam> entries_;
+  Spans<uint32_t> spans4_;
+  Spans<net::u128> spans6_;
+  LpmTable<uint32_t, uint32_t> by_v4_;   // -> index in entries_
+  LpmTable<net::u128, uint32_t> by_v6_;  // -> index in entries_
 };
 
 inline std::optional<net::Ipv6Addr> Eamt::to_v6(net::Ipv4Addr a, const Eam** used) const noexcept {
-  const Eam* e = by_v4_.lookup(a.value);
-  if (e == nullptr) return std::nullopt;
+  const uint32_t* i = by_v4_.lookup(a.value);
+  if (i == nullptr) return std::nullopt;
+  const Eam* e = &entries_[*i];
   if (used != nullptr) *used = e;
   unsigned suffix_bits = 32u - e->v4.len;
   net::u128 v6 = e->v6.addr.to_u128();
@@ -64,8 +94,9 @@ inline std::optional<net::Ipv6Addr> Eamt::to_v6(net::Ipv4Addr a, const Eam** use
 
 inline std::optional<net::Ipv4Addr> Eamt::to_v4(const net::Ipv6Addr& a, const Eam** used) const noexcept {
   net::u128 v = a.to_u128();
-  const Eam* e = by_v6_.lookup(v);
-  if (e == nullptr) return std::nullopt;
+  const uint32_t* i = by_v6_.lookup(v);
+  if (i == nullptr) return std::nullopt;
+  const Eam* e = &entries_[*i];
   if (used != nullptr) *used = e;
   unsigned suffix_bits = 32u - e->v4.len;
   uint32_t v4 = e->v4.addr.value;

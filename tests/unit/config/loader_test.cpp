@@ -328,7 +328,7 @@ TEST(Errors, EamtCollisionUsesEamtAddMessage) {
       "[[eamt]]\nipv6 = \"2001:db8:4::/120\"\nipv4 = \"1.0.0.0/24\"\n");
   EXPECT_EQ(e.key, "eamt[1]");
   EXPECT_EQ(e.line, 5);  // the [[eamt]] header of the entry
-  EXPECT_EQ(e.message, "IPv4 prefix 1.0.0.0/24 is already mapped");
+  EXPECT_EQ(e.message, "IPv4 prefix 1.0.0.0/24 overlaps the existing entry 2001:db8:3::/120 <-> 1.0.0.0/24");
 }
 
 TEST(Errors, EamtSuffixTooLong) {

@@ -178,6 +178,42 @@ TEST(Lpm, HashedModeMatchesBruteForceIpv6) {
   for (uint64_t s = 200; s < 210; ++s) random_against_reference<u128>(s, 300, 2000);
 }
 
+// build() gives the table n inserts give: host bits dropped, a repeated
+// prefix keeps its last value, in both the flat and the hashed mode.
+TEST(Lpm, BuildEqualsInserts) {
+  for (std::size_t n : {std::size_t{5}, std::size_t{2000}}) {
+    std::mt19937_64 rng(n);
+    std::vector<LpmTable<uint32_t, int>::Entry> in;
+    LpmTable<uint32_t, int> inserted;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto len = static_cast<uint8_t>(8 + rng() % 25);
+      auto p = static_cast<uint32_t>(rng()) & 0xff0fffffu;
+      if (i % 7 == 3) {
+        p = in[i / 2].prefix | ~net::mask4(in[i / 2].len);  // same prefix again, host bits set
+        len = in[i / 2].len;
+      }
+      in.push_back({p, 0, len, static_cast<int>(i)});
+      inserted.insert(p, len, static_cast<int>(i));
+    }
+    LpmTable<uint32_t, int> built;
+    built.insert(1, 32, -1);  // replaced by build()
+    built.build(in);
+    ASSERT_EQ(built.size(), inserted.size());
+    for (int i = 0; i < 20000; ++i) {
+      auto k = static_cast<uint32_t>(rng()) & 0xff0fffffu;
+      const int* a = built.lookup(k);
+      const int* b = inserted.lookup(k);
+      ASSERT_EQ(a == nullptr, b == nullptr);
+      if (a != nullptr) {
+        ASSERT_EQ(*a, *b);
+      }
+    }
+    for (const auto& e : in) {
+      ASSERT_EQ(*built.lookup(e.prefix), *inserted.lookup(e.prefix));
+    }
+  }
+}
+
 TEST(Lpm, FlatAndHashedGiveTheSameAnswers) {
   // The same 33 prefixes in a hashed table, and its first 32 in a flat one
   // plus the 33rd checked separately.
