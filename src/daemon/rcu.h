@@ -124,14 +124,14 @@ class RcuBox {
 
   const T* read() const noexcept { return rcu_dereference(p_); }  // null before the first publish
 
-  void publish(std::unique_ptr<const T> fresh) {
-    const T* old = rcu_xchg_pointer(&p_, fresh.release());
+  void publish(std::unique_ptr<T> fresh) {
+    T* old = rcu_xchg_pointer(&p_, fresh.release());
     synchronize_rcu();
     delete old;
   }
 
  private:
-  const T* p_ = nullptr;
+  T* p_ = nullptr;
 };
 
 }  // namespace edge46::daemon

@@ -145,7 +145,7 @@ void RouteSet::apply(const RouteEvent& e) {
   }
 }
 
-std::unique_ptr<const pipeline::TunRoutes> RouteSet::build() const {
+std::unique_ptr<pipeline::TunRoutes> RouteSet::build() const {
   struct Best {
     net::u128 prefix;
     uint8_t len;

@@ -78,7 +78,7 @@ class RouteSet {
   // that lies inside one of those (false). Routes elsewhere outside every
   // TUN route do not change any answer and are left out, so the tables stay
   // as small as the set of TUN routes on a router with a full table.
-  std::unique_ptr<const pipeline::TunRoutes> build() const;
+  std::unique_ptr<pipeline::TunRoutes> build() const;
 
  private:
   using Key = std::tuple<bool, net::u128, uint8_t, uint32_t>;  // ipv6, prefix, len, priority

@@ -12,6 +12,7 @@
 
 #include "config/loader.h"
 #include "core/drop_reason.h"
+#include "pipeline/counters.h"
 #include "tools/replay.h"
 
 int main(int argc, char** argv) {
@@ -48,6 +49,18 @@ int main(int argc, char** argv) {
     for (std::size_t i = 1; i < edge46::core::kDropCount; ++i) {
       auto d = static_cast<edge46::core::Drop>(i);
       std::cout << "| `" << edge46::core::drop_name(d) << "` | " << edge46::core::drop_description(d) << " |\n";
+    }
+    // The daemon's pipeline steps around the core (roles, offloads,
+    // reassembly, rate limits) drop under names of their own
+    // (src/pipeline/counters.h); `edge46 replay` does not run them.
+    std::cout << "\n## Dropped by the daemon's pipeline\n\n"
+                 "Steps `edge46d` runs around the translation core (role checks, TUN offloads, ICMP reassembly,\n"
+                 "rate limits). Counted as `drop.<name>` in `edge46ctl stats`.\n\n"
+                 "| name | meaning |\n|---|---|\n";
+    for (std::size_t i = 0; i < static_cast<std::size_t>(edge46::pipeline::PipelineDrop::kCount); ++i) {
+      auto d = static_cast<edge46::pipeline::PipelineDrop>(i);
+      std::cout << "| `" << edge46::pipeline::pipeline_drop_name(d) << "` | "
+                << edge46::pipeline::pipeline_drop_description(d) << " |\n";
     }
     return 0;
   }

@@ -161,20 +161,20 @@ TEST_F(Control, ReloadRefusesBadFileAndKeepsRunningConfig) {
 }
 
 TEST_F(Control, ReloadRefusesUnknownRole) {
-  auto before = st.snapshot.load();
+  const Snapshot* before = st.snapshot.current();
   write("[daemon]\nrole = \"nat64\"\n");
   auto r = call({{"cmd", "reload"}});
   EXPECT_FALSE(r["ok"].get<bool>());
   const std::string why = path + ":2:8: daemon.role: \"nat64\" is not one of siit | siit-dc-br | siit-dc-er";
   EXPECT_EQ(r["error"], "reload refused, running configuration kept: " + why);
   EXPECT_EQ(call({{"cmd", "status"}})["last_reload_error"], why);
-  EXPECT_EQ(st.snapshot.load().get(), before.get());
+  EXPECT_EQ(st.snapshot.current(), before);
 }
 
 // The live file replaced by a directory read as an empty file: the reload
 // "succeeded" with the all-defaults configuration (no pool6, no EAMs).
 TEST_F(Control, ReloadRefusesADirectory) {
-  auto before = st.snapshot.load();
+  const Snapshot* before = st.snapshot.current();
   std::remove(path.c_str());
   std::filesystem::create_directory(path);
   auto r = call({{"cmd", "reload"}});
@@ -182,8 +182,8 @@ TEST_F(Control, ReloadRefusesADirectory) {
   EXPECT_FALSE(r["ok"].get<bool>()) << r.dump();
   EXPECT_EQ(r["error"],
             "reload refused, running configuration kept: " + path + ": is a directory, not a configuration file");
-  EXPECT_EQ(st.snapshot.load().get(), before.get());
-  EXPECT_TRUE(st.snapshot.load()->settings.xlat.pool6);
+  EXPECT_EQ(st.snapshot.current(), before);
+  EXPECT_TRUE(st.snapshot.current()->settings.xlat.pool6);
 }
 
 // printf '{"cmd":"\xff"}\n' into the socket killed edge46d: the parse error
@@ -218,7 +218,7 @@ TEST_F(Control, DeepNestingIsRefusedBeforeParsing) {
   auto r = Json::parse(reply);
   EXPECT_FALSE(r["ok"].get<bool>());
   EXPECT_EQ(r["error"], "bad request: JSON nested deeper than 16 levels");
-  EXPECT_EQ(st.snapshot.load()->settings.xlat.eamt.entries().size(), 1u);
+  EXPECT_EQ(st.snapshot.current()->settings.xlat.eamt.entries().size(), 1u);
 }
 
 TEST_F(Control, NestingUpToTheLimitIsParsed) {
