@@ -7,7 +7,8 @@
 //   second EAM          2001:db8:7::/124 <-> 203.0.113.0/28 (never hit; makes the lookup a real scan)
 //   translator          192.0.2.1 / 2001:db8:ffff::1
 //
-// Every packet is built once with correct IP, UDP, TCP and ICMP checksums.
+// Every packet is built once, by tests/support/packet_builder.h, with correct
+// IP, UDP, TCP and ICMP checksums.
 #pragma once
 
 #include <algorithm>
@@ -22,12 +23,13 @@
 #include "net/checksum.h"
 #include "net/headers.h"
 #include "support/literals.h"
+#include "support/packet_builder.h"
 #include "xlat/config.h"
 #include "xlat/translate.h"
 
 namespace edge46::bench {
 
-using Bytes = std::vector<uint8_t>;
+using Bytes = test::Bytes;
 
 using support::p4;
 using support::p6;
@@ -58,91 +60,35 @@ inline net::Ipv6Addr host6(unsigned pool6_len) {
 }
 
 // --- builders ----------------------------------------------------------------
+// The packets come from the tests' independent builder (tests/support), so
+// the checksums the benchmark feeds in were not computed by the code it
+// measures.
 
-inline void fill_payload(uint8_t* p, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(i * 7 + 3);
+inline test::V6 raw6(const net::Ipv6Addr& a) {
+  test::V6 r{};
+  std::copy(a.bytes.begin(), a.bytes.end(), r.begin());
+  return r;
 }
-
-inline Bytes ipv4_packet(net::Ipv4Addr src, net::Ipv4Addr dst, uint8_t proto, bool df, const Bytes& l4) {
-  Bytes b(20 + l4.size());
-  uint8_t* o = b.data();
-  o[0] = 0x45;
-  o[1] = 0;
-  net::store16(o + 2, static_cast<uint16_t>(b.size()));
-  net::store16(o + 4, 0x1234);
-  net::store16(o + 6, df ? net::ipv4::kFlagDf : 0);
-  o[8] = 64;
-  o[9] = proto;
-  net::write_ipv4(o + 12, src);
-  net::write_ipv4(o + 16, dst);
-  net::store16(o + 10, net::ipv4_header_checksum(o, 20));
-  std::copy(l4.begin(), l4.end(), b.begin() + 20);
-  return b;
-}
-
-inline Bytes ipv6_packet(const net::Ipv6Addr& src, const net::Ipv6Addr& dst, uint8_t next, const Bytes& l4) {
-  Bytes b(40 + l4.size());
-  uint8_t* o = b.data();
-  net::store32(o, 6u << 28);
-  net::store16(o + 4, static_cast<uint16_t>(l4.size()));
-  o[6] = next;
-  o[7] = 64;
-  net::write_ipv6(o + 8, src);
-  net::write_ipv6(o + 24, dst);
-  std::copy(l4.begin(), l4.end(), b.begin() + 40);
-  return b;
-}
-
-// L4 segments with the checksum field at `csum_at`, finished for the given
-// pseudo-header sum.
-inline void finish_l4(Bytes& l4, std::size_t csum_at, uint64_t pseudo) {
-  net::store16(l4.data() + csum_at, 0);
-  uint16_t c = net::csum_finish(net::csum_add_bytes(pseudo, l4.data(), l4.size()));
-  if (csum_at == net::udp::kChecksum && c == 0) c = 0xffff;
-  net::store16(l4.data() + csum_at, c);
-}
-
-inline Bytes udp_segment(std::size_t payload) {
-  Bytes l4(8 + payload);
-  net::store16(l4.data(), 40000);
-  net::store16(l4.data() + 2, 53);
-  net::store16(l4.data() + 4, static_cast<uint16_t>(l4.size()));
-  fill_payload(l4.data() + 8, payload);
-  return l4;
-}
-inline Bytes tcp_segment(std::size_t payload) {
-  Bytes l4(20 + payload);
-  net::store16(l4.data(), 443);
-  net::store16(l4.data() + 2, 51000);
-  net::store32(l4.data() + 4, 0x01020304);
-  net::store32(l4.data() + 8, 0x05060708);
-  l4[12] = 5 << 4;
-  l4[13] = 0x18;  // PSH ACK
-  net::store16(l4.data() + 14, 65000);
-  fill_payload(l4.data() + 20, payload);
-  return l4;
+inline Bytes head(const Bytes& b, std::size_t n) {
+  return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 // IPv4 UDP packet of `total` bytes.
 inline Bytes udp4(net::Ipv4Addr s, net::Ipv4Addr d, std::size_t total, bool df = true) {
-  Bytes l4 = udp_segment(total - 28);
-  finish_l4(l4, 6, net::pseudo_header_sum4(s, d, net::proto::kUdp, static_cast<uint32_t>(l4.size())));
-  return ipv4_packet(s, d, net::proto::kUdp, df, l4);
+  return test::v4_packet({.src = s.value, .dst = d.value, .proto = test::kUdp, .df = df},
+                         test::udp(40000, 53, test::pattern(total - 28)));
 }
 inline Bytes tcp4(net::Ipv4Addr s, net::Ipv4Addr d, std::size_t total, bool df = true) {
-  Bytes l4 = tcp_segment(total - 40);
-  finish_l4(l4, 16, net::pseudo_header_sum4(s, d, net::proto::kTcp, static_cast<uint32_t>(l4.size())));
-  return ipv4_packet(s, d, net::proto::kTcp, df, l4);
+  return test::v4_packet({.src = s.value, .dst = d.value, .proto = test::kTcp, .df = df},
+                         test::tcp(443, 51000, 0x01020304, test::pattern(total - 40)));
 }
 inline Bytes udp6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, std::size_t total) {
-  Bytes l4 = udp_segment(total - 48);
-  finish_l4(l4, 6, net::pseudo_header_sum6(s, d, net::proto::kUdp, static_cast<uint32_t>(l4.size())));
-  return ipv6_packet(s, d, net::proto::kUdp, l4);
+  return test::v6_packet({.src = raw6(s), .dst = raw6(d), .next = test::kUdp},
+                         test::udp(40000, 53, test::pattern(total - 48)));
 }
 inline Bytes tcp6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, std::size_t total) {
-  Bytes l4 = tcp_segment(total - 60);
-  finish_l4(l4, 16, net::pseudo_header_sum6(s, d, net::proto::kTcp, static_cast<uint32_t>(l4.size())));
-  return ipv6_packet(s, d, net::proto::kTcp, l4);
+  return test::v6_packet({.src = raw6(s), .dst = raw6(d), .next = test::kTcp},
+                         test::tcp(443, 51000, 0x01020304, test::pattern(total - 60)));
 }
 
 // ICMPv4 Port Unreachable (3/3) of `total` bytes from the IPv4 host to the
@@ -150,12 +96,8 @@ inline Bytes tcp6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, std::size_t to
 inline Bytes icmp4_port_unreach(std::size_t total) {
   const std::size_t quote = total - 28;
   Bytes orig = udp4(kNode4, kHost4, std::max<std::size_t>(quote, 28));
-  Bytes l4(8 + quote);
-  l4[0] = 3;
-  l4[1] = 3;
-  std::copy(orig.begin(), orig.begin() + static_cast<std::ptrdiff_t>(quote), l4.begin() + 8);
-  finish_l4(l4, 2, 0);
-  return ipv4_packet(kHost4, kNode4, net::proto::kIcmp, false, l4);
+  return test::v4_packet({.src = kHost4.value, .dst = kNode4.value, .proto = test::kIcmp},
+                         test::icmp(3, 3, 0, head(orig, quote)));
 }
 
 // ICMPv6 Port Unreachable (1/4) of `total` bytes from the EAM node to the
@@ -164,12 +106,8 @@ inline Bytes icmp6_port_unreach(unsigned pool6_len, std::size_t total) {
   const std::size_t quote = total - 48;
   const net::Ipv6Addr h6 = host6(pool6_len);
   Bytes orig = udp6(h6, kNode6, std::max<std::size_t>(quote, 48));
-  Bytes l4(8 + quote);
-  l4[0] = 1;
-  l4[1] = 4;
-  std::copy(orig.begin(), orig.begin() + static_cast<std::ptrdiff_t>(quote), l4.begin() + 8);
-  finish_l4(l4, 2, net::pseudo_header_sum6(kNode6, h6, net::proto::kIcmp6, static_cast<uint32_t>(l4.size())));
-  return ipv6_packet(kNode6, h6, net::proto::kIcmp6, l4);
+  return test::v6_packet({.src = raw6(kNode6), .dst = raw6(h6), .next = test::kIcmp6},
+                         test::icmp(1, 4, 0, head(orig, quote)));
 }
 
 // --- the benchmark cases -------------------------------------------------------

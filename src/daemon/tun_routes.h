@@ -85,9 +85,6 @@ class RouteSet {
   std::map<Key, bool> routes_;                                 // -> into_tun
 };
 
-// How the workers get the current tables: load() once per burst. A tiny
-// interface so the publication mechanism (today the one SnapshotHolder uses)
-// can change in one place.
 // Workers read the tables with read() once per burst (RCU, src/daemon/rcu.h);
 // the mirror thread publishes and frees old versions itself.
 using TunRoutesHolder = RcuBox<pipeline::TunRoutes>;

@@ -10,7 +10,7 @@
 #include <array>
 #include <memory>
 
-#include "../net/packet_builder.h"
+#include "support/packet_builder.h"
 #include "config/loader.h"
 #include "pipeline/pipeline.h"
 

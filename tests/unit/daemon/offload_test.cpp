@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include "../net/packet_builder.h"
+#include "support/packet_builder.h"
 #include "config/loader.h"
 
 namespace edge46 {

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "../net/packet_builder.h"
+#include "support/packet_builder.h"
 #include "config/loader.h"
 
 namespace edge46 {

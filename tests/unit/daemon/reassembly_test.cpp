@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "../net/packet_builder.h"
+#include "support/packet_builder.h"
 #include "pipeline/rate_limit.h"
 
 namespace edge46 {

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "unit/net/packet_builder.h"
+#include "support/packet_builder.h"
 
 namespace edge46::mapping {
 namespace {

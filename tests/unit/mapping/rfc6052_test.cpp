@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "unit/net/packet_builder.h"
+#include "support/packet_builder.h"
 
 namespace edge46::mapping {
 namespace {

@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "unit/net/packet_builder.h"
+#include "support/packet_builder.h"
 
 namespace edge46::net {
 namespace {

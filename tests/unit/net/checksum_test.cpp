@@ -1,5 +1,5 @@
 // net/checksum: RFC 1071 sums and RFC 1624 incremental updates, checked
-// against the word-at-a-time reference in packet_builder.h.
+// against the word-at-a-time reference in tests/support/packet_builder.h.
 #include "net/checksum.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <random>
 
-#include "unit/net/packet_builder.h"
+#include "support/packet_builder.h"
 
 namespace edge46::net {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "unit/net/packet_builder.h"
+#include "support/packet_builder.h"
 
 namespace edge46::net {
 namespace {

@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "core/drop_reason.h"
-#include "unit/net/packet_builder.h"
+#include "support/packet_builder.h"
 #include "xlat/translate.h"
 
 namespace edge46::xlat::test_support {
