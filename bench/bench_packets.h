@@ -69,26 +69,37 @@ inline test::V6 raw6(const net::Ipv6Addr& a) {
   std::copy(a.bytes.begin(), a.bytes.end(), r.begin());
   return r;
 }
+inline test::Ip4 hdr4(net::Ipv4Addr s, net::Ipv4Addr d, uint8_t proto, bool df) {
+  test::Ip4 h;
+  h.src = s.value;
+  h.dst = d.value;
+  h.proto = proto;
+  h.df = df;
+  return h;
+}
+inline test::Ip6 hdr6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, uint8_t next) {
+  test::Ip6 h;
+  h.src = raw6(s);
+  h.dst = raw6(d);
+  h.next = next;
+  return h;
+}
 inline Bytes head(const Bytes& b, std::size_t n) {
   return Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 // IPv4 UDP packet of `total` bytes.
 inline Bytes udp4(net::Ipv4Addr s, net::Ipv4Addr d, std::size_t total, bool df = true) {
-  return test::v4_packet({.src = s.value, .dst = d.value, .proto = test::kUdp, .df = df},
-                         test::udp(40000, 53, test::pattern(total - 28)));
+  return test::v4_packet(hdr4(s, d, test::kUdp, df), test::udp(40000, 53, test::pattern(total - 28)));
 }
 inline Bytes tcp4(net::Ipv4Addr s, net::Ipv4Addr d, std::size_t total, bool df = true) {
-  return test::v4_packet({.src = s.value, .dst = d.value, .proto = test::kTcp, .df = df},
-                         test::tcp(443, 51000, 0x01020304, test::pattern(total - 40)));
+  return test::v4_packet(hdr4(s, d, test::kTcp, df), test::tcp(443, 51000, 0x01020304, test::pattern(total - 40)));
 }
 inline Bytes udp6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, std::size_t total) {
-  return test::v6_packet({.src = raw6(s), .dst = raw6(d), .next = test::kUdp},
-                         test::udp(40000, 53, test::pattern(total - 48)));
+  return test::v6_packet(hdr6(s, d, test::kUdp), test::udp(40000, 53, test::pattern(total - 48)));
 }
 inline Bytes tcp6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, std::size_t total) {
-  return test::v6_packet({.src = raw6(s), .dst = raw6(d), .next = test::kTcp},
-                         test::tcp(443, 51000, 0x01020304, test::pattern(total - 60)));
+  return test::v6_packet(hdr6(s, d, test::kTcp), test::tcp(443, 51000, 0x01020304, test::pattern(total - 60)));
 }
 
 // ICMPv4 Port Unreachable (3/3) of `total` bytes from the IPv4 host to the
@@ -96,8 +107,7 @@ inline Bytes tcp6(const net::Ipv6Addr& s, const net::Ipv6Addr& d, std::size_t to
 inline Bytes icmp4_port_unreach(std::size_t total) {
   const std::size_t quote = total - 28;
   Bytes orig = udp4(kNode4, kHost4, std::max<std::size_t>(quote, 28));
-  return test::v4_packet({.src = kHost4.value, .dst = kNode4.value, .proto = test::kIcmp},
-                         test::icmp(3, 3, 0, head(orig, quote)));
+  return test::v4_packet(hdr4(kHost4, kNode4, test::kIcmp, false), test::icmp(3, 3, 0, head(orig, quote)));
 }
 
 // ICMPv6 Port Unreachable (1/4) of `total` bytes from the EAM node to the
@@ -106,8 +116,7 @@ inline Bytes icmp6_port_unreach(unsigned pool6_len, std::size_t total) {
   const std::size_t quote = total - 48;
   const net::Ipv6Addr h6 = host6(pool6_len);
   Bytes orig = udp6(h6, kNode6, std::max<std::size_t>(quote, 48));
-  return test::v6_packet({.src = raw6(kNode6), .dst = raw6(h6), .next = test::kIcmp6},
-                         test::icmp(1, 4, 0, head(orig, quote)));
+  return test::v6_packet(hdr6(kNode6, h6, test::kIcmp6), test::icmp(1, 4, 0, head(orig, quote)));
 }
 
 // --- the benchmark cases -------------------------------------------------------
