@@ -8,8 +8,8 @@
 #include <cstring>
 #include <memory>
 
-#include "support/packet_builder.h"
 #include "config/loader.h"
+#include "support/packet_builder.h"
 
 namespace edge46 {
 namespace {
@@ -99,6 +99,20 @@ void complete_partial(Bytes& p, std::size_t csum_start, std::size_t csum_offset)
   test::put16(p, csum_start + csum_offset, s.checksum());
 }
 
+// A virtio-net header asking for checksum completion (NEEDS_CSUM) at
+// csum_start + csum_offset, optionally a GSO super-packet.
+VnetHdr needs_csum(uint16_t csum_start, uint16_t csum_offset, uint8_t gso_type = pipeline::kGsoNone,
+                   uint16_t gso_size = 0, uint16_t hdr_len = 0) {
+  VnetHdr h;
+  h.flags = pipeline::kVnetNeedsCsum;
+  h.gso_type = gso_type;
+  h.gso_size = gso_size;
+  h.hdr_len = hdr_len;
+  h.csum_start = csum_start;
+  h.csum_offset = csum_offset;
+  return h;
+}
+
 Bytes frame(const VnetHdr& h, const Bytes& pkt) {
   Bytes f(sizeof h);
   std::memcpy(f.data(), &h, sizeof h);
@@ -117,10 +131,7 @@ struct Offload : ::testing::Test {
 
 TEST_F(Offload, PartialChecksumIsCompletedBeforeTranslation) {
   auto pkt = partial_tcp6(100);
-  VnetHdr h;
-  h.flags = pipeline::kVnetNeedsCsum;
-  h.csum_start = 40;
-  h.csum_offset = 16;
+  VnetHdr h = needs_csum(40, 16);
   auto f = frame(h, pkt);
   pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
@@ -135,13 +146,7 @@ TEST_F(Offload, PartialChecksumIsCompletedBeforeTranslation) {
 TEST_F(Offload, SuperPacket64IsTranslatedOnce) {
   const std::size_t n = 20000, mss = 1440;
   auto pkt = partial_tcp6(n);
-  VnetHdr h;
-  h.flags = pipeline::kVnetNeedsCsum;
-  h.gso_type = pipeline::kGsoTcpV6;
-  h.gso_size = mss;
-  h.hdr_len = 60;
-  h.csum_start = 40;
-  h.csum_offset = 16;
+  VnetHdr h = needs_csum(40, 16, pipeline::kGsoTcpV6, mss, 60);
   auto f = frame(h, pkt);
   pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
@@ -178,12 +183,7 @@ TEST_F(Offload, SuperPacket64IsTranslatedOnce) {
 TEST_F(Offload, SuperPacket46IsTranslatedOnce) {
   const std::size_t n = 9000, mss = 1400;
   auto pkt = partial_tcp4(n);
-  VnetHdr h;
-  h.flags = pipeline::kVnetNeedsCsum;
-  h.gso_type = pipeline::kGsoTcpV4 | pipeline::kGsoEcn;
-  h.gso_size = mss;
-  h.csum_start = 20;
-  h.csum_offset = 16;
+  VnetHdr h = needs_csum(20, 16, pipeline::kGsoTcpV4 | pipeline::kGsoEcn, mss);
   auto f = frame(h, pkt);
   pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
@@ -206,12 +206,7 @@ TEST_F(Offload, SuperPacket46IsTranslatedOnce) {
 TEST_F(Offload, FirstSegmentTooBigFallsBackPerSegment) {
   const std::size_t n = 1480 * 3, mss = 1480;
   auto pkt = partial_tcp4(n);
-  VnetHdr h;
-  h.flags = pipeline::kVnetNeedsCsum;
-  h.gso_type = pipeline::kGsoTcpV4;
-  h.gso_size = mss;
-  h.csum_start = 20;
-  h.csum_offset = 16;
+  VnetHdr h = needs_csum(20, 16, pipeline::kGsoTcpV4, mss);
   auto f = frame(h, pkt);
   pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 3u);
@@ -241,10 +236,7 @@ TEST_F(Offload, ShortFrameIsCounted) {
 // frame is dropped under its own name rather than translated.
 TEST_F(Offload, BadChecksumOffsetsDoNotReadOutside) {
   auto pkt = partial_tcp6(10);
-  VnetHdr h;
-  h.flags = pipeline::kVnetNeedsCsum;
-  h.csum_start = 60000;
-  h.csum_offset = 16;
+  VnetHdr h = needs_csum(60000, 16);
   auto f = frame(h, pkt);
   pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);  // ASan builds check the reads
   EXPECT_EQ(area->count, 0u);
@@ -281,12 +273,7 @@ TEST_F(Offload, ChecksumOffsetsNotAtTheL4ChecksumAreDropped) {
   uint64_t n = 0;
   for (const auto& k : cases) {
     SCOPED_TRACE(k.what);
-    VnetHdr h;
-    h.flags = pipeline::kVnetNeedsCsum;
-    h.gso_type = k.gso_type;
-    h.gso_size = k.gso_size;
-    h.csum_start = k.csum_start;
-    h.csum_offset = k.csum_offset;
+    VnetHdr h = needs_csum(k.csum_start, k.csum_offset, k.gso_type, k.gso_size);
     auto f = frame(h, k.pkt);
     pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
     ++n;
@@ -303,10 +290,7 @@ TEST_F(Offload, ChecksumOffsetsNotAtTheL4ChecksumAreDropped) {
 // refuses).
 TEST_F(Offload, PartialUdpChecksumIsCompleted) {
   auto pkt = partial_udp4(101);
-  VnetHdr h;
-  h.flags = pipeline::kVnetNeedsCsum;
-  h.csum_start = 20;
-  h.csum_offset = 6;
+  VnetHdr h = needs_csum(20, 6);
   auto f = frame(h, pkt);
   pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
@@ -327,10 +311,7 @@ TEST_F(Offload, PartialUdpChecksumSummingToZeroIsSentAsAllOnes) {
   test::Sum check;
   check.bytes(std::span<const uint8_t>(pkt).subspan(20));
   ASSERT_EQ(check.checksum(), 0);
-  VnetHdr h;
-  h.flags = pipeline::kVnetNeedsCsum;
-  h.csum_start = 20;
-  h.csum_offset = 6;
+  VnetHdr h = needs_csum(20, 6);
   auto f = frame(h, pkt);
   pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
