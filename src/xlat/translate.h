@@ -69,9 +69,16 @@ struct Output {
   std::array<Emitted, kMaxPackets> packets;
   uint32_t count = 0;
 
-  // Worker-local state that is not configuration (a later issue moves it to
-  // a per-worker context): IPv4 Identification, and the RNG behind random
-  // ID increments and randomized RFC 6791 source addresses.
+  // Worker-local state that is not configuration: IPv4 Identification, and
+  // the RNG behind random ID increments and randomized RFC 6791 source
+  // addresses. It belongs with the rest of a worker's state in
+  // pipeline::WorkerContext (src/pipeline/worker_context.h: reassembly,
+  // ICMP error buckets), not in an output buffer. It stays here for now
+  // because translate() takes only (Config, input, Output) and xlat cannot
+  // see pipeline types (pipeline depends on xlat): moving it needs an
+  // xlat-side worker context passed to translate() and held by
+  // WorkerContext, the "worker state is explicit" seam of issue 8 (the PE),
+  // which reworks translate()'s parameters anyway (the mapping strategy).
   Ipv4IdState ipv4_ids;
   uint64_t rng = 0x853c49e6748fea9bull;  // never 0 (xorshift)
   // Set by the caller for one call: the input is a datagram the caller

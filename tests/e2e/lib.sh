@@ -124,6 +124,47 @@ counter() {
   ctl --json stats | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"
 }
 
+# json_field KEY...: the value at that path of the JSON object on stdin
+# (Python's spelling: True/False for booleans).
+json_field() {
+  python3 -c "import json, sys; d = json.load(sys.stdin)
+for k in sys.argv[1:]: d = d[k]
+print(d)" "$@"
+}
+
+# e2e_offload_check: the TUN offloads as configured (tun-offload, default
+# true) against how the daemon behind $E2E_SOCK really opened the TUN (status
+# "offload": "on", or "off (why)"). Sets E2E_OFFLOAD_ASKED (True/False) and
+# E2E_OFFLOAD_STATE. With tun-offload = true the TUN must run with offloads
+# (the kernel accepted TUNSETOFFLOAD) and the start-up log must say so; a test
+# run on an offload variant is only a test of the offload path then.
+e2e_offload_check() {
+  E2E_OFFLOAD_ASKED=$(ctl --json config show | json_field config daemon tun-offload) || e2e_fail "config show"
+  E2E_OFFLOAD_STATE=$(ctl --json status | json_field offload) || e2e_fail "status has no offload field"
+  e2e_log "tun-offload = $E2E_OFFLOAD_ASKED; TUN offloads: $E2E_OFFLOAD_STATE"
+  if [ "$E2E_OFFLOAD_ASKED" = True ]; then
+    [ "$E2E_OFFLOAD_STATE" = on ] || e2e_fail "tun-offload = true but the TUN runs without offloads: $E2E_OFFLOAD_STATE"
+    grep -q "offloads on," "$E2E_DIR/edge46d-tr.log" || e2e_fail "the start-up log does not say 'offloads on'"
+  else
+    [ "${E2E_OFFLOAD_STATE%% *}" = off ] || e2e_fail "tun-offload = false but status says offload: $E2E_OFFLOAD_STATE"
+  fi
+}
+
+# e2e_gso_check <what> <gso_in before> <gso_out before>, after
+# e2e_offload_check and a TCP transfer: with offloads, super-packets came in
+# and some were translated whole (gso_out); without, both counters stayed 0.
+e2e_gso_check() {
+  local in out
+  in=$(counter gso_in) out=$(counter gso_out)
+  e2e_log "$1: gso_in +$((in - $2)), gso_out +$((out - $3)) (gso_segments_in $(counter gso_segments_in))"
+  if [ "$E2E_OFFLOAD_ASKED" = True ]; then
+    [ "$in" -gt "$2" ] || e2e_fail "$1: offloads on but no super-packet came in (gso_in stayed $in)"
+    [ "$out" -gt "$3" ] || e2e_fail "$1: offloads on but no super-packet was translated whole (gso_out stayed $out)"
+  else
+    [ "$in" = 0 ] && [ "$out" = 0 ] || e2e_fail "$1: offloads off but gso_in=$in gso_out=$out"
+  fi
+}
+
 # e2e_basic_nodes [v4|v6]: h6, tr and h4 as in the picture above, without a
 # translator. v6: h4's side is IPv6 (tr 2001:db8:4::1/64, h4 2001:db8:4::2/64).
 e2e_basic_nodes() {

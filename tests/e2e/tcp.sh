@@ -9,34 +9,9 @@ e2e_require_root socat sha256sum
 e2e_init tcp
 e2e_basic_topology
 
-# Offloads as configured (tun-offload, default true) and as the TUN was
-# really opened (status "offload": "on", or "off (why)"). The offload variant
-# is only a test of the offload path when the kernel accepted TUNSETOFFLOAD
-# and super-packets were translated whole.
-json_field() { python3 -c "import json, sys; d = json.load(sys.stdin)
-for k in sys.argv[1:]: d = d[k]
-print(d)" "$@"; }
-asked=$(ctl --json config show | json_field config daemon tun-offload) || e2e_fail "config show"
-state=$(ctl --json status | json_field offload) || e2e_fail "status has no offload field"
-e2e_log "tun-offload = $asked; TUN offloads: $state"
-if [ "$asked" = True ]; then
-  [ "$state" = on ] || e2e_fail "tun-offload = true but the TUN runs without offloads: $state"
-  grep -q "offloads on," "$E2E_DIR/edge46d-tr.log" || e2e_fail "the start-up log does not say 'offloads on'"
-else
-  [ "${state%% *}" = off ] || e2e_fail "tun-offload = false but status says offload: $state"
-fi
-# gso_check <direction> <gso_in before> <gso_out before>
-gso_check() {
-  local in out
-  in=$(counter gso_in) out=$(counter gso_out)
-  e2e_log "$1: gso_in +$((in - $2)), gso_out +$((out - $3)) (gso_segments_in $(counter gso_segments_in))"
-  if [ "$asked" = True ]; then
-    [ "$in" -gt "$2" ] || e2e_fail "$1: offloads on but no super-packet came in (gso_in stayed $in)"
-    [ "$out" -gt "$3" ] || e2e_fail "$1: offloads on but no super-packet was translated whole (gso_out stayed $out)"
-  else
-    [ "$in" = 0 ] && [ "$out" = 0 ] || e2e_fail "$1: offloads off but gso_in=$in gso_out=$out"
-  fi
-}
+# The offload variant must really run with offloads and translate
+# super-packets whole; the other must not see any.
+e2e_offload_check
 
 head -c 8M /dev/urandom >"$E2E_DIR/data"
 want=$(sha256sum <"$E2E_DIR/data" | cut -d' ' -f1)
@@ -50,7 +25,7 @@ nx h6 timeout 20 socat -u OPEN:"$E2E_DIR/data" TCP6:[64:ff9b::192.0.2.2]:5001,re
 for _ in $(seq 1 50); do [ "$(stat -c %s "$E2E_DIR/got46" 2>/dev/null)" = 8388608 ] && break; sleep 0.1; done
 got=$(sha256sum <"$E2E_DIR/got46" | cut -d' ' -f1)
 [ "$got" = "$want" ] || e2e_fail "h6 -> h4 content differs ($(stat -c %s "$E2E_DIR/got46") bytes)"
-gso_check "h6 -> h4" "$gin" "$gout"
+e2e_gso_check "h6 -> h4" "$gin" "$gout"
 
 e2e_log "h4 -> h6: 8 MiB over TCP to 198.51.100.2:5002"
 gin=$(counter gso_in) gout=$(counter gso_out)
@@ -61,5 +36,5 @@ nx h4 timeout 20 socat -u OPEN:"$E2E_DIR/data" TCP4:198.51.100.2:5002,retry=30,i
 for _ in $(seq 1 50); do [ "$(stat -c %s "$E2E_DIR/got64" 2>/dev/null)" = 8388608 ] && break; sleep 0.1; done
 got=$(sha256sum <"$E2E_DIR/got64" | cut -d' ' -f1)
 [ "$got" = "$want" ] || e2e_fail "h4 -> h6 content differs"
-gso_check "h4 -> h6" "$gin" "$gout"
-echo "PASS (sha256 $want both ways; offloads $state, gso_out $(counter gso_out))"
+e2e_gso_check "h4 -> h6" "$gin" "$gout"
+echo "PASS (sha256 $want both ways; offloads $E2E_OFFLOAD_STATE, gso_out $(counter gso_out))"

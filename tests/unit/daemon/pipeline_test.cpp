@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "support/packet_builder.h"
 #include "config/loader.h"
+#include "support/packet_builder.h"
 
 namespace edge46 {
 namespace {
@@ -272,16 +272,6 @@ std::vector<Bytes> fragments6(const test::Ip6& h, const Bytes& seg, std::size_t 
   return v;
 }
 
-// A name that `edge46ctl stats` must show (get() alone returns 0 for a typo).
-uint64_t named(const pipeline::CounterSet& set, const std::string& name) {
-  auto t = set.totals();
-  for (const auto& [n, v] : t.values) {
-    if (n == name) return v;
-  }
-  ADD_FAILURE() << "no counter named " << name;
-  return 0;
-}
-
 // 4->6: a 3000-byte echo in three IPv4 fragments is reassembled, translated
 // whole (one ICMPv6 checksum over the whole message and the pseudo-header)
 // and fragmented to lowest-ipv6-mtu with the IPv4 Identification.
@@ -322,12 +312,12 @@ TEST_F(Pipeline, FragmentedEcho46IsReassembledTranslatedAndRefragmented) {
     test::append(joined, p.subspan(48));
   }
   EXPECT_EQ(joined, seg6);
-  EXPECT_EQ(named(counters, "reasm_held"), 2u);
-  EXPECT_EQ(named(counters, "reassembled"), 1u);
-  EXPECT_EQ(named(counters, "translated"), 1u);
-  EXPECT_EQ(named(counters, "packets_in.ipv4"), 3u);
-  EXPECT_EQ(named(counters, "packets_out.ipv6"), 3u);
-  EXPECT_EQ(named(counters, "drop.fragmented_icmp"), 0u);
+  EXPECT_EQ(get("reasm_held"), 2u);
+  EXPECT_EQ(get("reassembled"), 1u);
+  EXPECT_EQ(get("translated"), 1u);
+  EXPECT_EQ(get("packets_in.ipv4"), 3u);
+  EXPECT_EQ(get("packets_out.ipv6"), 3u);
+  EXPECT_EQ(get("drop.fragmented_icmp"), 0u);
 }
 
 // 6->4: the reassembled message leaves DF clear (RFC 7915 5.1: it arrived
@@ -368,8 +358,8 @@ TEST_F(Pipeline, FragmentedEcho64IsReassembledTranslatedAndSplitToIpv4Mtu) {
     test::append(joined, p.subspan(20));
   }
   EXPECT_EQ(joined, seg4);
-  EXPECT_EQ(named(counters, "reassembled"), 1u);
-  EXPECT_EQ(named(counters, "packets_out.ipv4"), 3u);
+  EXPECT_EQ(get("reassembled"), 1u);
+  EXPECT_EQ(get("packets_out.ipv4"), 3u);
 }
 
 // A reassembled message that fits the IPv4 MTU leaves as one packet.
@@ -407,8 +397,8 @@ TEST_F(Pipeline, UdpFragmentsAreStillTranslatedOneByOne) {
     auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
     EXPECT_TRUE(r.emitted());
   }
-  EXPECT_EQ(named(counters, "translated"), 3u);
-  EXPECT_EQ(named(counters, "reasm_held"), 0u);
+  EXPECT_EQ(get("translated"), 3u);
+  EXPECT_EQ(get("reasm_held"), 0u);
 }
 
 TEST_F(Pipeline, ReassemblyOffKeepsDroppingFragmentedIcmp) {
@@ -418,7 +408,7 @@ TEST_F(Pipeline, ReassemblyOffKeepsDroppingFragmentedIcmp) {
   test::fill_csum4(seg4, test::kIcmp, echo_hdr4().src, echo_hdr4().dst);
   auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, fragments4(echo_hdr4(), seg4, 1500)[0], *out, c, *ctx);
   EXPECT_EQ(r.verdict.reason, core::Drop::kFragmentedIcmp);
-  EXPECT_EQ(named(counters, "drop.fragmented_icmp"), 1u);
+  EXPECT_EQ(get("drop.fragmented_icmp"), 1u);
 }
 
 TEST_F(Pipeline, ReassemblyFailuresAreCountedByName) {
@@ -436,11 +426,11 @@ TEST_F(Pipeline, ReassemblyFailuresAreCountedByName) {
   test::put16(bad, 42, static_cast<uint16_t>(test::get16(bad, 42) - 8));  // 8 bytes early
   auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, bad, *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kReasmOverlap);
-  EXPECT_EQ(named(counters, "drop.reasm_overlap"), 1u);
+  EXPECT_EQ(get("drop.reasm_overlap"), 1u);
   // The first datagram's time runs out; noticed at the next ICMP fragment.
   ctx->now_ns = 2'000'000'000;
   EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, g6[2], *out, c, *ctx).held);
-  EXPECT_EQ(named(counters, "drop.reasm_timeout"), 1u);
+  EXPECT_EQ(get("drop.reasm_timeout"), 1u);
   EXPECT_EQ(ctx->reassembly.slots_in_use(), 1u);  // g6[2]'s new, headless datagram
 }
 
@@ -479,9 +469,9 @@ TEST_F(Pipeline, GeneratedIcmpErrorsAreRateLimitedPerFamily) {
   };
   EXPECT_EQ(send(ttl1_v4, 20), 5);  // the burst
   EXPECT_EQ(send(ttl1_v6, 20), 5);  // its own bucket
-  EXPECT_EQ(named(counters, "icmp_errors"), 10u);
-  EXPECT_EQ(named(counters, "drop.icmp_error_rate_limited"), 30u);
-  EXPECT_EQ(named(counters, "drop.ttl_exceeded"), 40u);
+  EXPECT_EQ(get("icmp_errors"), 10u);
+  EXPECT_EQ(get("drop.icmp_error_rate_limited"), 30u);
+  EXPECT_EQ(get("drop.ttl_exceeded"), 40u);
   ctx->now_ns += 500'000'000;  // 10/s for 0.5 s
   EXPECT_EQ(send(ttl1_v4, 20), 5);
   ctx->now_ns += 60'000'000'000;  // refills to the burst only
@@ -513,7 +503,7 @@ TEST_F(Pipeline, TranslatedIcmpErrorsAreNotRateLimited) {
     EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kTranslated);
     EXPECT_TRUE(r.emitted());
   }
-  EXPECT_EQ(named(counters, "drop.icmp_error_rate_limited"), 0u);
+  EXPECT_EQ(get("drop.icmp_error_rate_limited"), 0u);
 }
 
 TEST(Counters, BlocksAreCacheLineAligned) {

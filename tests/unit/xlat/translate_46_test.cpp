@@ -339,37 +339,6 @@ TEST_F(Xlat46, Ipv4FragmentsGetAFragmentHeader) {
 
 // --- ICMPv4 errors -> ICMPv6 errors (RFC 7915 4.2) --------------------------------------------
 
-// The packet the IPv6 server sent, as the IPv4 side saw it.
-Bytes inner_v4(std::size_t payload = 100, uint16_t total_length_override = 0) {
-  Ip4 h;
-  h.src = a4(kServer4);
-  h.dst = a4(kHost4);
-  h.ttl = 60;
-  h.id = 7;
-  Bytes p = v4_packet(h, udp(443, 50000, pattern(payload)));
-  if (total_length_override != 0) {
-    put16(p, 2, total_length_override);
-    refresh_ipv4_checksum(p);
-  }
-  return p;
-}
-Bytes inner_v6(std::size_t payload = 100) {
-  Ip6 h;
-  h.src = a6(kServer6);
-  h.dst = a6(kHost4As6);
-  h.hlim = 60;
-  return v6_packet(h, udp(443, 50000, pattern(payload)));
-}
-
-Bytes icmp4_error(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inner, const char* from = "203.0.113.1") {
-  Ip4 h;
-  h.src = a4(from);
-  h.dst = a4(kServer4);
-  h.proto = kIcmp;
-  h.ttl = 50;
-  return v4_packet(h, icmp(type, code, rest, inner));
-}
-
 Bytes expected_icmp6(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inner,
                      const char* from = "64:ff9b::cb00:7101") {
   Ip6 h;
@@ -382,9 +351,9 @@ Bytes expected_icmp6(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inn
 
 TEST_F(Xlat46, FragNeededBecomesPacketTooBig) {
   // MTU 1400 -> min(1400 + 20, IPv6 MTU 1500, IPv4 MTU 1500 + 20) = 1420.
-  Bytes in = icmp4_error(3, 4, 1400, inner_v4());
+  Bytes in = icmp4_error(3, 4, 1400, inner4());
   ASSERT_EQ(run46(in).outcome, Outcome::kTranslated);
-  EXPECT_EQ(pkt(), expected_icmp6(2, 0, 1420, inner_v6()));
+  EXPECT_EQ(pkt(), expected_icmp6(2, 0, 1420, inner6()));
 }
 
 TEST_F(Xlat46, PacketTooBigMtuArithmetic) {
@@ -410,7 +379,11 @@ TEST_F(Xlat46, PacketTooBigMtuArithmetic) {
   for (const auto& c : cases) {
     cfg.ipv6_mtu = c.ipv6_mtu;
     cfg.ipv4_mtu = c.ipv4_mtu;
-    Bytes inner = inner_v4(100, c.inner_total);
+    Bytes inner = inner4();
+    if (c.inner_total != 0) {
+      put16(inner, 2, c.inner_total);
+      refresh_ipv4_checksum(inner);
+    }
     Bytes in = icmp4_error(3, 4, c.mtu4, inner);
     ASSERT_EQ(run46(in).outcome, Outcome::kTranslated) << c.mtu4 << "/" << c.inner_total;
     Bytes e = pkt();
@@ -442,9 +415,9 @@ TEST_F(Xlat46, ErrorTypeAndCodeMapping) {
       {12, 0, 2u << 24, 4, 0, 4},                        // total length -> payload length
   };
   for (const auto& r : rows) {
-    Bytes in = icmp4_error(r.t4, r.c4, r.rest4, inner_v4());
+    Bytes in = icmp4_error(r.t4, r.c4, r.rest4, inner4());
     ASSERT_EQ(run46(in).outcome, Outcome::kTranslated) << int{r.t4} << "/" << int{r.c4};
-    EXPECT_EQ(pkt(), expected_icmp6(r.t6, r.c6, r.rest6, inner_v6())) << int{r.t4} << "/" << int{r.c4};
+    EXPECT_EQ(pkt(), expected_icmp6(r.t6, r.c6, r.rest6, inner6())) << int{r.t4} << "/" << int{r.c4};
   }
 }
 
@@ -457,31 +430,31 @@ TEST_F(Xlat46, UntranslatableIcmp) {
     EXPECT_EQ(v.outcome, Outcome::kDropped) << int{t};
     EXPECT_EQ(v.reason, Drop::kIcmpUntranslatable) << int{t};
   }
-  EXPECT_EQ(run46(icmp4_error(3, 14, 0, inner_v4())).reason, Drop::kIcmpUntranslatable);
-  EXPECT_EQ(run46(icmp4_error(12, 0, 10u << 24, inner_v4())).reason, Drop::kIcmpUntranslatable);
+  EXPECT_EQ(run46(icmp4_error(3, 14, 0, inner4())).reason, Drop::kIcmpUntranslatable);
+  EXPECT_EQ(run46(icmp4_error(12, 0, 10u << 24, inner4())).reason, Drop::kIcmpUntranslatable);
 }
 
 TEST_F(Xlat46, IcmpErrorDropReasons) {
   // Wrong checksum.
-  Bytes bad = icmp4_error(3, 3, 0, inner_v4());
+  Bytes bad = icmp4_error(3, 3, 0, inner4());
   bad[22] ^= 0xff;
   EXPECT_EQ(run46(bad).reason, Drop::kBadIcmpChecksum);
   // Inner packet that is not IPv4.
-  Bytes not4 = inner_v4();
+  Bytes not4 = inner4();
   not4[0] = 0x65;
   EXPECT_EQ(run46(icmp4_error(3, 3, 0, not4)).reason, Drop::kBadInnerPacket);
-  EXPECT_EQ(run46(icmp4_error(3, 3, 0, slice(inner_v4(), 0, 12))).reason, Drop::kBadInnerPacket);
+  EXPECT_EQ(run46(icmp4_error(3, 3, 0, slice(inner4(), 0, 12))).reason, Drop::kBadInnerPacket);
   // An error about an error.
   Ip4 ih;
   ih.src = a4(kServer4);
   ih.dst = a4(kHost4);
   ih.proto = kIcmp;
-  Bytes nested = v4_packet(ih, icmp(3, 1, 0, inner_v4()));
+  Bytes nested = v4_packet(ih, icmp(3, 1, 0, inner4()));
   Verdict v = run46(icmp4_error(11, 0, 0, nested));
   EXPECT_EQ(v.outcome, Outcome::kDropped);
   EXPECT_EQ(v.reason, Drop::kNestedIcmpError);
   // RFC 4884 length (byte 5, 32-bit words) beyond the message: 64 words = 256 bytes.
-  EXPECT_EQ(run46(icmp4_error(3, 3, 64u << 16, inner_v4())).reason, Drop::kBadIcmpLength);
+  EXPECT_EQ(run46(icmp4_error(3, 3, 64u << 16, inner4())).reason, Drop::kBadIcmpLength);
   // Fragmented ICMP.
   Ip4 f = h4(kIcmp);
   f.mf = true;
@@ -489,7 +462,7 @@ TEST_F(Xlat46, IcmpErrorDropReasons) {
 }
 
 TEST_F(Xlat46, IcmpErrorTtlExceededIsNotAnswered) {
-  Bytes in = icmp4_error(3, 3, 0, inner_v4());
+  Bytes in = icmp4_error(3, 3, 0, inner4());
   in[8] = 1;
   refresh_ipv4_checksum(in);
   Verdict v = run46(in);
@@ -505,20 +478,20 @@ TEST_F(Xlat46, Rfc6791SourceForUnmappedRouter) {
   e.v4 = net::Ipv4Prefix{ip4("198.51.100.0"), 24};
   e.v6 = net::Ipv6Prefix{ip6("2001:db8:4::"), 120};
   ASSERT_EQ(cfg.eamt.add(e), "");
-  Bytes inner = inner_v4();
+  Bytes inner = inner4();
   Ip6 ih;
   ih.src = a6(kServer6);
   ih.dst = a6("2001:db8:4::a");
   ih.hlim = 60;
-  Bytes inner6 = v6_packet(ih, udp(443, 50000, pattern(100)));
+  Bytes quoted6 = v6_packet(ih, udp(443, 50000, pattern(100)));
 
   ASSERT_EQ(run46(icmp4_error(3, 1, 0, inner)).outcome, Outcome::kTranslated);
-  EXPECT_EQ(pkt(), expected_icmp6(1, 0, 0, inner6, kOwn6));
+  EXPECT_EQ(pkt(), expected_icmp6(1, 0, 0, quoted6, kOwn6));
 
   cfg.rfc6791v6 = net::Ipv6Prefix{ip6("2001:db8:6791::"), 124};
   cfg.randomize_rfc6791 = false;
   ASSERT_EQ(run46(icmp4_error(3, 1, 0, inner)).outcome, Outcome::kTranslated);
-  EXPECT_EQ(pkt(), expected_icmp6(1, 0, 0, inner6, "2001:db8:6791::"));
+  EXPECT_EQ(pkt(), expected_icmp6(1, 0, 0, quoted6, "2001:db8:6791::"));
 
   cfg.randomize_rfc6791 = true;
   for (int i = 0; i < 50; ++i) {
@@ -537,7 +510,7 @@ TEST_F(Xlat46, Rfc6791SourceForUnmappedRouter) {
 
 TEST_F(Xlat46, InnerNoMapping) {
   cfg.pool6.reset();
-  Verdict v = run46(icmp4_error(3, 1, 0, inner_v4()));  // inner dst 198.51.100.10 unmapped
+  Verdict v = run46(icmp4_error(3, 1, 0, inner4()));  // inner dst 198.51.100.10 unmapped
   EXPECT_EQ(v.outcome, Outcome::kDropped);
   EXPECT_EQ(v.reason, Drop::kInnerNoMapping);
 }
@@ -632,7 +605,6 @@ TEST_F(Xlat46, Low32Pool6EndToEnd) {
   e.src = a6("2001:db8:100::c000:221");
   EXPECT_EQ(pkt(), v6_packet(e, seg));
 }
-
 
 // Fuzzer finding F2/F3: IPv4 protocol numbers that would read as an IPv6
 // extension header (0, 43, 44, 51, 60) or as ICMPv6 (58) are refused.

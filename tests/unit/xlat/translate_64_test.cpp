@@ -221,37 +221,12 @@ TEST_F(Xlat64, NoErrorToMulticastOrUnspecifiedSource) {
 
 // --- ICMPv6 errors -> ICMPv4 errors (RFC 7915 5.2) ---------------------------------------
 
-// The packet the IPv4 host sent, as it reached the IPv6 side.
-Bytes inner6(std::size_t payload = 100) {
-  Ip6 h;
-  h.src = a6(kServer6);
-  h.dst = a6(kHost4As6);
-  h.hlim = 60;
-  return v6_packet(h, udp(443, 50000, pattern(payload)));
-}
-Bytes inner4(std::size_t payload = 100) {
-  Ip4 h;
-  h.src = a4(kServer4);
-  h.dst = a4(kHost4);
-  h.ttl = 60;
-  h.id = 0;
-  return v4_packet(h, udp(443, 50000, pattern(payload)));
-}
-Bytes icmp6_error(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inner, const char* from) {
-  Ip6 h;
-  h.src = a6(from);
-  h.dst = a6(kServer6);
-  h.next = kIcmp6;
-  h.hlim = 50;
-  return v6_packet(h, icmp(type, code, rest, inner));
-}
-
 // Expected ICMPv4 error from `from4`. The quoted packet is built from
 // scratch: inner6() has no Fragment header, so its IPv4 form has ID 0 (there
 // is no counter in a quoted packet). Only the outer ID, which RFC 7915 5.1
 // leaves free (RFC 7739: unpredictable), is copied from `actual`.
 Bytes expected_icmp4(uint8_t type, uint8_t code, uint32_t rest, const char* from4, const Bytes& actual) {
-  Bytes in4 = inner4();
+  Bytes in4 = inner4(100, /*id=*/0);
   Ip4 h;
   h.src = a4(from4);
   h.dst = a4(kServer4);

@@ -19,18 +19,9 @@ class Hardening : public XlatTest {};
 
 constexpr uint8_t kAh = 51;
 
-// --- shared packet shapes ---------------------------------------------------------
+// --- packet shapes of these tests ------------------------------------------------
 
-// The IPv6 server's packet as quoted by an IPv6 router (6->4 errors).
-Bytes inner6(std::size_t payload = 100) {
-  Ip6 h;
-  h.src = a6(kServer6);
-  h.dst = a6(kHost4As6);
-  h.hlim = 60;
-  return v6_packet(h, udp(443, 50000, pattern(payload)));
-}
-// The same with a Fragment header (first fragment, MF set) and
-// `claimed_payload` bytes of IPv6 payload claimed in the header.
+// inner6() with a Fragment header (first fragment, MF set).
 Bytes inner6_fragment(std::size_t payload = 100) {
   Ip6 h;
   h.src = a6(kServer6);
@@ -42,33 +33,6 @@ Bytes inner6_fragment(std::size_t payload = 100) {
   Bytes body = frag_header(kUdp, 0, true, 0x01020304);
   append(body, seg);
   return ipv6(h, body);
-}
-Bytes icmp6_error(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inner, const char* from) {
-  Ip6 h;
-  h.src = a6(from);
-  h.dst = a6(kServer6);
-  h.next = kIcmp6;
-  h.hlim = 50;
-  return v6_packet(h, icmp(type, code, rest, inner));
-}
-
-// The server's packet as the IPv4 side saw it (quoted in 4->6 errors).
-Bytes inner4(bool fragment = false) {
-  Ip4 h;
-  h.src = a4(kServer4);
-  h.dst = a4(kHost4);
-  h.ttl = 60;
-  h.id = 7;
-  h.mf = fragment;
-  return v4_packet(h, udp(443, 50000, pattern(100)));
-}
-Bytes icmp4_error(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inner, const char* from) {
-  Ip4 h;
-  h.src = a4(from);
-  h.dst = a4(kServer4);
-  h.proto = kIcmp;
-  h.ttl = 50;
-  return v4_packet(h, icmp(type, code, rest, inner));
 }
 
 // pool6 (64:ff9b::/96) images of IPv4 addresses that RFC 1122 3.2.1.3 and
@@ -189,17 +153,19 @@ TEST_F(Hardening, PacketTooBigAboutFragmentReportsRoomForFragmentHeader) {
 TEST_F(Hardening, FragNeededAboutFragmentBecomesPtbWithFragmentHeaderRoom) {
   // RFC 7915 4.2: minimum(MTU + 28, IPv6 MTU, IPv4 MTU + 28) when the quoted
   // IPv4 packet is a fragment (its IPv6 original carried a Fragment header).
-  ASSERT_EQ(run46(icmp4_error(3, 4, 1400, inner4(true), "203.0.113.1")).outcome, Outcome::kTranslated);
+  ASSERT_EQ(run46(icmp4_error(3, 4, 1400, inner4(100, 7, /*more_fragments=*/true), "203.0.113.1")).outcome,
+            Outcome::kTranslated);
   Bytes e = pkt();
   EXPECT_EQ(e[40], 2);
   EXPECT_EQ(get32(e, 44), 1428u);
   EXPECT_TRUE(l4_valid6(e, 40, kIcmp6));
   cfg.ipv4_mtu = 1400;
   cfg.ipv6_mtu = 9000;
-  ASSERT_EQ(run46(icmp4_error(3, 4, 1450, inner4(true), "203.0.113.1")).outcome, Outcome::kTranslated);
+  ASSERT_EQ(run46(icmp4_error(3, 4, 1450, inner4(100, 7, /*more_fragments=*/true), "203.0.113.1")).outcome,
+            Outcome::kTranslated);
   EXPECT_EQ(get32(pkt(), 44), 1428u);
   // Not a fragment: + 20 as before.
-  ASSERT_EQ(run46(icmp4_error(3, 4, 1400, inner4(false), "203.0.113.1")).outcome, Outcome::kTranslated);
+  ASSERT_EQ(run46(icmp4_error(3, 4, 1400, inner4(), "203.0.113.1")).outcome, Outcome::kTranslated);
   EXPECT_EQ(get32(pkt(), 44), 1420u);
 }
 

@@ -81,6 +81,53 @@ class XlatTest : public ::testing::Test {
   }
 };
 
+// --- ICMP errors arriving at the translator and the packets they quote ---------------
+
+// The IPv6 server's UDP datagram (443 -> 50000, hop limit 60) to the IPv4
+// host's pool6 image: what an ICMPv6 error about it quotes (6->4 errors).
+inline Bytes inner6(std::size_t payload = 100) {
+  Ip6 h;
+  h.src = a6(kServer6);
+  h.dst = a6(kHost4As6);
+  h.hlim = 60;
+  return v6_packet(h, udp(443, 50000, pattern(payload)));
+}
+
+// The same datagram as the IPv4 side sees it (the server's EAM image to the
+// IPv4 host, TTL 60), with Identification `id`, MF set when
+// `more_fragments`: what an ICMPv4 error about it quotes (4->6 errors).
+inline Bytes inner4(std::size_t payload = 100, uint16_t id = 7, bool more_fragments = false) {
+  Ip4 h;
+  h.src = a4(kServer4);
+  h.dst = a4(kHost4);
+  h.ttl = 60;
+  h.id = id;
+  h.mf = more_fragments;
+  return v4_packet(h, udp(443, 50000, pattern(payload)));
+}
+
+// An ICMPv6 error from `from` to the IPv6 server (hop limit 50) quoting `inner`.
+inline Bytes icmp6_error(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inner, const char* from) {
+  Ip6 h;
+  h.src = a6(from);
+  h.dst = a6(kServer6);
+  h.next = kIcmp6;
+  h.hlim = 50;
+  return v6_packet(h, icmp(type, code, rest, inner));
+}
+
+// An ICMPv4 error from `from` (by default an IPv4 router, 203.0.113.1) to the
+// server's EAM image (TTL 50) quoting `inner`.
+inline Bytes icmp4_error(uint8_t type, uint8_t code, uint32_t rest, const Bytes& inner,
+                         const char* from = "203.0.113.1") {
+  Ip4 h;
+  h.src = a4(from);
+  h.dst = a4(kServer4);
+  h.proto = kIcmp;
+  h.ttl = 50;
+  return v4_packet(h, icmp(type, code, rest, inner));
+}
+
 // Asserts that the generated IPv4 ICMP error is well formed and returns it.
 inline void expect_icmp4_error(const Bytes& e, uint8_t type, uint8_t code, uint32_t rest, const char* dst,
                                const Bytes& offending) {
