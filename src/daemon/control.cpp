@@ -173,6 +173,21 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
     new_d.role = role;
     new_d.log_level = level;
   }
+  // Each worker allocates its reassembly table once, at start (worker.cpp):
+  // these bounds are restart-only too, and the snapshot keeps the values in
+  // force so config.show does not show a table that does not exist.
+  const auto& old_l = cur->settings.limits;
+  auto& new_l = loaded->limits;
+  if (new_l.reassembly_slots != old_l.reassembly_slots || new_l.reassembly_memory != old_l.reassembly_memory ||
+      new_l.reassembly_timeout_ms != old_l.reassembly_timeout_ms) {
+    if (!warning.empty()) warning += "; ";
+    warning +=
+        "limits.reassembly-slots, reassembly-memory and reassembly-timeout-ms changes need a restart; kept "
+        "running values";
+    new_l.reassembly_slots = old_l.reassembly_slots;
+    new_l.reassembly_memory = old_l.reassembly_memory;
+    new_l.reassembly_timeout_ms = old_l.reassembly_timeout_ms;
+  }
   auto snap = make_snapshot(std::move(*loaded), st.next_generation);
   if (!snap) {
     ++st.reloads_failed;

@@ -38,11 +38,13 @@ namespace edge46::pipeline {
   X(kReasmTimeout, "reasm_timeout", "fragmented ICMP datagram not complete within the reassembly timeout")       \
   X(kReasmOverlap, "reasm_overlap", "overlapping ICMP fragments: whole datagram discarded (RFC 5722)")           \
   X(kReasmDuplicate, "reasm_duplicate", "exact duplicate of an ICMP fragment already held (RFC 8200 4.5)")       \
-  X(kReasmTooBig, "reasm_too_big", "reassembled ICMP datagram over 65535 bytes (or header over a slot's)")       \
+  X(kReasmTooBig, "reasm_too_big",                                                                              \
+    "reassembled ICMP datagram over 65535 bytes, or ICMPv6 one whose IPv4 translation would be (or header over a "   \
+    "slot's)")                                                                                                   \
   X(kReasmTooManyFragments, "reasm_too_many_fragments", "ICMP datagram in more fragments than a slot tracks")    \
   X(kReasmBadFragment, "reasm_bad_fragment",                                                                     \
     "ICMP fragment empty, not a multiple of 8 bytes before the last, or beyond the last")                        \
-  X(kReasmNoSlot, "reasm_no_slot", "every reassembly slot of the worker is busy (or reassembly is off)")         \
+  X(kReasmNoSlot, "reasm_no_slot", "every reassembly slot of the worker is busy")         \
   X(kReasmNoMemory, "reasm_no_memory", "the worker's reassembly memory budget is exhausted: datagram discarded")
 
 enum class PipelineDrop : uint8_t {

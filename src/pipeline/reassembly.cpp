@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <random>
 
 #include "net/bytes.h"
 #include "net/checksum.h"
@@ -11,6 +12,24 @@ namespace edge46::pipeline {
 using net::load16;
 using net::store16;
 
+namespace {
+
+// The index size: a power of two at least twice the slot count, so linear
+// probing stays short (load factor <= 1/2).
+uint32_t index_size(uint32_t slots) noexcept {
+  uint32_t n = 1;
+  while (n < 2 * uint64_t{slots}) n <<= 1;
+  return n;
+}
+
+uint64_t mix(uint64_t h, uint64_t w) noexcept {
+  h ^= w;
+  h *= 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
 Reassembler::Reassembler(const ReassemblyLimits& lim)
     : nslots_(lim.slots),
       nblocks_(lim.slots == 0 ? 0 : std::min<uint32_t>(lim.memory / kBlock, kNoBlock - 1)),
@@ -18,30 +37,55 @@ Reassembler::Reassembler(const ReassemblyLimits& lim)
       timeout_ns_(uint64_t{lim.timeout_ms} * 1'000'000),
       slots_(std::make_unique<Slot[]>(nslots_)),
       arena_(std::make_unique<uint8_t[]>(std::size_t{nblocks_} * kBlock)),
-      free_(std::make_unique<uint16_t[]>(nblocks_)) {
+      free_(std::make_unique<uint16_t[]>(nblocks_)),
+      free_slots_(std::make_unique<uint32_t[]>(nslots_)),
+      nfree_slots_(nslots_),
+      seed_((uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()),
+      mask_(index_size(nslots_) - 1),
+      index_(std::make_unique<Entry[]>(std::size_t{mask_} + 1)) {
   for (uint32_t i = 0; i < nblocks_; ++i) {
     free_[i] = static_cast<uint16_t>(nblocks_ - 1 - i);
   }
-}
-
-uint32_t Reassembler::slots_in_use() const noexcept {
-  uint32_t n = 0;
   for (uint32_t i = 0; i < nslots_; ++i) {
-    n += slots_[i].used ? 1 : 0;
+    free_slots_[i] = nslots_ - 1 - i;
   }
-  return n;
 }
 
 uint32_t Reassembler::expire(uint64_t now_ns) noexcept {
+  // Every datagram has the same timeout, so the FIFO by first-fragment time
+  // is also by deadline: only the oldest ones can be due.
   uint32_t n = 0;
-  for (uint32_t i = 0; i < nslots_; ++i) {
-    Slot& s = slots_[i];
-    if (s.used && now_ns >= s.deadline_ns) {
-      release(s);
-      ++n;
-    }
+  while (oldest_ != kNil && now_ns >= slots_[oldest_].deadline_ns) {
+    release(slots_[oldest_]);
+    ++n;
   }
   return n;
+}
+
+uint64_t Reassembler::hash(const Frag& f) const noexcept {
+  uint64_t w[4];
+  std::memcpy(w, f.src.data(), 16);
+  std::memcpy(w + 2, f.dst.data(), 16);
+  uint64_t h = seed_;
+  for (uint64_t x : w) h = mix(h, x);
+  h = mix(h, (uint64_t{f.id} << 16) | (uint64_t{f.family} << 8) | f.protocol);
+  return h ^ (h >> 32);
+}
+
+void Reassembler::unindex(const Slot& s) noexcept {
+  const auto me = static_cast<uint32_t>(&s - slots_.get());
+  uint32_t i = static_cast<uint32_t>(s.hash) & mask_;
+  while (index_[i].slot != me) i = (i + 1) & mask_;
+  // Backward-shift deletion (linear probing keeps no tombstones): every
+  // later entry of the cluster whose home is not in (i, j] moves up to i.
+  for (uint32_t j = (i + 1) & mask_; index_[j].slot != kNil; j = (j + 1) & mask_) {
+    const uint32_t home = static_cast<uint32_t>(index_[j].hash) & mask_;
+    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    index_[i] = index_[j];
+    i = j;
+  }
+  index_[i] = Entry{};
 }
 
 void Reassembler::release(Slot& s) noexcept {
@@ -51,7 +95,13 @@ void Reassembler::release(Slot& s) noexcept {
       b = kNoBlock;
     }
   }
+  unindex(s);
+  (s.prev == kNil ? oldest_ : slots_[s.prev].next) = s.next;
+  (s.next == kNil ? newest_ : slots_[s.next].prev) = s.prev;
+  s.prev = s.next = kNil;
   s.used = false;
+  free_slots_[nfree_slots_++] = static_cast<uint32_t>(&s - slots_.get());
+  --used_;
 }
 
 Reassembler::Result Reassembler::discard(Slot& s, PipelineDrop why) noexcept {
@@ -60,10 +110,10 @@ Reassembler::Result Reassembler::discard(Slot& s, PipelineDrop why) noexcept {
 }
 
 Reassembler::Slot* Reassembler::find(const Frag& f) noexcept {
-  for (uint32_t i = 0; i < nslots_; ++i) {
-    Slot& s = slots_[i];
-    if (s.used && s.id == f.id && s.family == f.family && s.protocol == f.protocol && s.src == f.src &&
-        s.dst == f.dst) {
+  for (uint32_t i = static_cast<uint32_t>(f.hash) & mask_; index_[i].slot != kNil; i = (i + 1) & mask_) {
+    if (index_[i].hash != f.hash) continue;
+    Slot& s = slots_[index_[i].slot];
+    if (s.id == f.id && s.family == f.family && s.protocol == f.protocol && s.src == f.src && s.dst == f.dst) {
       return &s;
     }
   }
@@ -112,8 +162,8 @@ void Reassembler::assemble(Slot& s) noexcept {
   release(s);
 }
 
-Reassembler::Result Reassembler::add_frag(const Frag& f, uint64_t now_ns) noexcept {
-  if (!enabled()) return Result{Status::kDropped, PipelineDrop::kReasmNoSlot};
+Reassembler::Result Reassembler::add_frag(Frag& f, uint64_t now_ns) noexcept {
+  f.hash = hash(f);
   const uint32_t end = f.off + f.len;
   // RFC 791 / RFC 8200 4.5: every fragment but the last carries a multiple
   // of 8 bytes; an empty fragment carries nothing to reassemble.
@@ -122,10 +172,18 @@ Reassembler::Result Reassembler::add_frag(const Frag& f, uint64_t now_ns) noexce
   if (s == nullptr) {
     if (bad_len) return Result{Status::kDropped, PipelineDrop::kReasmBadFragment};
     if (end > f.max_end) return Result{Status::kDropped, PipelineDrop::kReasmTooBig};
-    for (uint32_t i = 0; i < nslots_ && s == nullptr; ++i) {
-      if (!slots_[i].used) s = &slots_[i];
-    }
-    if (s == nullptr) return Result{Status::kDropped, PipelineDrop::kReasmNoSlot};
+    if (nfree_slots_ == 0) return Result{Status::kDropped, PipelineDrop::kReasmNoSlot};
+    const uint32_t me = free_slots_[--nfree_slots_];
+    s = &slots_[me];
+    uint32_t i = static_cast<uint32_t>(f.hash) & mask_;
+    while (index_[i].slot != kNil) i = (i + 1) & mask_;
+    index_[i] = Entry{me, f.hash};
+    s->prev = newest_;
+    s->next = kNil;
+    (newest_ == kNil ? oldest_ : slots_[newest_].next) = me;
+    newest_ = me;
+    ++used_;
+    s->hash = f.hash;
     s->used = true;
     s->have_first = false;
     s->family = f.family;
@@ -215,8 +273,11 @@ Reassembler::Result Reassembler::add(const net::Ipv6Packet& p, uint64_t now_ns) 
   const uint32_t hdr = p.frag_header_offset + 8;
   f.header = p.frag_offset == 0 ? p.hdr : nullptr;
   f.header_len = hdr;
-  // Payload Length of the reassembled packet is 16 bits (no jumbograms).
-  f.max_end = kMaxDatagram + static_cast<uint32_t>(net::ipv6::kHeader) - std::min(hdr, kMaxDatagram);
+  // Payload Length of the reassembled packet is 16 bits (no jumbograms);
+  // and its translation (RFC 7915 5.1: a 20-byte IPv4 header, no options,
+  // the same upper-layer message) must fit a 16-bit Total Length.
+  f.max_end = std::min(kMaxDatagram + static_cast<uint32_t>(net::ipv6::kHeader) - std::min(hdr, kMaxDatagram),
+                       kMaxDatagram - static_cast<uint32_t>(net::ipv4::kMinHeader));
   return add_frag(f, now_ns);
 }
 

@@ -17,7 +17,17 @@
 //  - a datagram not complete `timeout_ms` after its first fragment arrived is
 //    discarded (kReasmTimeout) by expire();
 //  - at most kMaxFragments fragments and 65535 bytes (IPv4 total length,
-//    IPv6 payload length of the reassembled packet) per datagram.
+//    IPv6 payload length of the reassembled packet) per datagram; an IPv6
+//    datagram is also refused (kReasmTooBig) when its translation, a 20-byte
+//    IPv4 header and the same upper-layer message, would not fit an IPv4
+//    Total Length: the pipeline reassembles only to translate.
+//
+// Per fragment the work does not grow with `slots`: a datagram is found by
+// a small open-addressing index (key -> slot; keyed by a per-table random
+// seed so senders cannot choose colliding keys), a new one takes a slot from
+// a free list, and since every datagram has the same timeout the slots in
+// use are kept in a FIFO by first-fragment time, so expire() looks at the
+// oldest only (`now_ns` must not go backwards).
 // Overlapping fragments discard the whole datagram (RFC 5722 for IPv6, the
 // same policy for IPv4); an exact duplicate (same offset and length) is
 // dropped alone (RFC 8200 4.5 allows it). Each discard is counted once per
@@ -32,7 +42,8 @@
 // packet arrived fragmented.
 //
 // add_*() and expire() are noexcept, never allocate and make no system call;
-// time is CLOCK_MONOTONIC in nanoseconds, given by the caller.
+// time is CLOCK_MONOTONIC in nanoseconds, given by the caller. add_*()
+// requires enabled() (the pipeline asks before).
 #pragma once
 
 #include <array>
@@ -93,17 +104,20 @@ class Reassembler {
 
   std::span<const uint8_t> datagram() const noexcept { return {out_.data(), out_len_}; }
 
-  uint32_t slots_in_use() const noexcept;
+  uint32_t slots_in_use() const noexcept { return used_; }
   uint32_t blocks_free() const noexcept { return nfree_; }
   uint32_t blocks_total() const noexcept { return nblocks_; }
 
  private:
   static constexpr uint16_t kNoBlock = 0xffff;
+  static constexpr uint32_t kNil = 0xffffffff;
 
   struct Range {
     uint32_t off, len;
   };
   struct Slot {
+    uint32_t prev = kNil, next = kNil;  // FIFO of slots in use, oldest first
+    uint64_t hash = 0;
     bool used = false;
     bool have_first = false;
     uint8_t family = 0;  // 4 or 6
@@ -131,22 +145,38 @@ class Reassembler {
     const uint8_t* header;  // set for the first fragment
     uint32_t header_len;
     uint32_t max_end;  // largest fragmentable end that keeps the datagram <= 65535
+    uint64_t hash;
+  };
+  // One index entry: the slot (kNil: empty) and its key's hash, compared
+  // before the slot is touched.
+  struct Entry {
+    uint32_t slot = kNil;
+    uint64_t hash = 0;
   };
 
-  Result add_frag(const Frag& f, uint64_t now_ns) noexcept;
+  Result add_frag(Frag& f, uint64_t now_ns) noexcept;
+  uint64_t hash(const Frag& f) const noexcept;
   Slot* find(const Frag& f) noexcept;
+  void unindex(const Slot& s) noexcept;
   void release(Slot& s) noexcept;
   Result discard(Slot& s, PipelineDrop why) noexcept;
   bool store(Slot& s, uint32_t off, const uint8_t* data, uint32_t len) noexcept;
   void assemble(Slot& s) noexcept;
 
   uint32_t nslots_;
+  uint32_t used_ = 0;
   uint32_t nblocks_;
   uint32_t nfree_;
   uint64_t timeout_ns_;
   std::unique_ptr<Slot[]> slots_;
   std::unique_ptr<uint8_t[]> arena_;
-  std::unique_ptr<uint16_t[]> free_;  // stack of free block indices
+  std::unique_ptr<uint16_t[]> free_;        // stack of free block indices
+  std::unique_ptr<uint32_t[]> free_slots_;  // stack of free slot indices
+  uint32_t nfree_slots_;
+  uint32_t oldest_ = kNil, newest_ = kNil;  // the FIFO's ends
+  uint64_t seed_;
+  uint32_t mask_;  // index size - 1: a power of two, at least twice nslots_
+  std::unique_ptr<Entry[]> index_;
   std::array<uint8_t, kMaxHeader + kMaxDatagram> out_{};
   uint32_t out_len_ = 0;
 };

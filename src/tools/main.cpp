@@ -52,10 +52,10 @@ int main(int argc, char** argv) {
     }
     // The daemon's pipeline steps around the core (roles, offloads,
     // reassembly, rate limits) drop under names of their own
-    // (src/pipeline/counters.h); `edge46 replay` does not run them.
+    // (src/pipeline/counters.h); `edge46 replay` runs them too.
     std::cout << "\n## Dropped by the daemon's pipeline\n\n"
                  "Steps `edge46d` runs around the translation core (role checks, TUN offloads, ICMP reassembly,\n"
-                 "rate limits). Counted as `drop.<name>` in `edge46ctl stats`.\n\n"
+                 "rate limits), also run by `edge46 replay`. Counted as `drop.<name>` in `edge46ctl stats`.\n\n"
                  "| name | meaning |\n|---|---|\n";
     for (std::size_t i = 0; i < static_cast<std::size_t>(edge46::pipeline::PipelineDrop::kCount); ++i) {
       auto d = static_cast<edge46::pipeline::PipelineDrop>(i);

@@ -1,11 +1,13 @@
 #include "tools/replay.h"
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "core/drop_reason.h"
+#include "pipeline/pipeline.h"
 #include "tools/dissect.h"
 #include "tools/pcap_io.h"
 #include "xlat/translate.h"
@@ -79,9 +81,69 @@ std::optional<std::vector<uint8_t>> parse_hex(std::string_view s, std::string& w
   return out;
 }
 
+// What the pipeline did with a packet that emitted nothing: "held" for a
+// fragment kept for reassembly, else "drop:<name>" (the pipeline's name for
+// its own drops, the core's otherwise).
+std::string not_emitted(const pipeline::Result& r) {
+  if (r.held) return "held";
+  if (r.pipeline_drop) return "drop:" + std::string(pipeline::pipeline_drop_name(*r.pipeline_drop));
+  return "drop:" + std::string(core::drop_name(r.verdict.reason));
+}
+
+std::string not_emitted_why(const pipeline::Result& r) {
+  if (r.held) return "fragment kept for reassembly";
+  if (r.pipeline_drop) return std::string(pipeline::pipeline_drop_description(*r.pipeline_drop));
+  return std::string(core::drop_description(r.verdict.reason));
+}
+
+// pcap timestamps may go backwards between frames; the reassembly table and
+// the token buckets want a clock that does not.
+uint64_t pcap_now_ns(const timeval& ts, uint64_t last) {
+  const uint64_t t = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_usec) * 1000;
+  return std::max(t, last);
+}
+
 }  // namespace
 
-std::string replay_hex_line(const xlat::Config& cfg, const std::string& line, xlat::Output& out, std::ostream* trace) {
+tl::expected<ReplayPipeline, std::string> ReplayPipeline::make(const config::Settings& s) {
+  auto role = pipeline::parse_role(s.daemon.role);
+  if (!role) {
+    return tl::unexpected("daemon.role: unknown role '" + s.daemon.role + "' (siit, siit-dc-br, siit-dc-er)");
+  }
+  ReplayPipeline p;
+  p.xcfg = &s.xlat;
+  p.role.role = *role;
+  p.role.ingress_filter = s.siit_dc.ingress_filter;
+  p.role.drop_own_service_sources = s.siit_dc.drop_own_service_sources;
+  const auto& l = s.limits;
+  p.ctx = std::make_unique<pipeline::WorkerContext>(
+      pipeline::ReassemblyLimits{l.reassembly_slots, l.reassembly_memory, l.reassembly_timeout_ms},
+      pipeline::RateLimit{l.icmp_error_rate, l.icmp_error_burst});
+  p.counters = std::make_unique<pipeline::Counters>();
+  p.out = std::make_unique<xlat::Output>();
+  return p;
+}
+
+pipeline::Result ReplayPipeline::run(xlat::Family ingress, std::span<const uint8_t> in, uint64_t now_ns) {
+  // process() tells the family by the version nibble, as the daemon's TUN
+  // does; a line (or frame) that claims the other family is the core's
+  // bad_version, and is not run (it would be held or counted as the other).
+  if (auto fam = pipeline::classify(in); fam && *fam != ingress) {
+    pipeline::Result r;
+    r.verdict = {xlat::Outcome::kDropped, core::Drop::kBadVersion};
+    out->count = 0;
+    last_reassembled = false;
+    return r;
+  }
+  ctx->now_ns = now_ns;
+  const uint64_t before = counters->reassembled.get();
+  auto r = pipeline::process(*xcfg, role, in, *out, *counters, *ctx);
+  last_reassembled = counters->reassembled.get() != before;
+  return r;
+}
+
+std::string replay_hex_line(ReplayPipeline& pl, const std::string& line, std::ostream* trace) {
+  xlat::Output& out = *pl.out;
   std::string_view l(line);
   while (!l.empty() && (l.back() == '\r' || l.back() == ' ' || l.back() == '\t')) {
     l.remove_suffix(1);
@@ -104,13 +166,17 @@ std::string replay_hex_line(const xlat::Config& cfg, const std::string& line, xl
   if (trace != nullptr) {
     *trace << "in  " << family_digit(ingress) << ": " << dissect(*bytes).summary << "\n";
   }
-  out.count = 0;
-  const auto v = xlat::translate(cfg, ingress, *bytes, out);
-  if (!v.emitted() || out.count == 0) {
+  // The hex mode has no clock: every line at the same instant, as one
+  // burst of the daemon (reassembly never times out, the ICMP error bucket
+  // never refills).
+  const auto r = pl.run(ingress, *bytes, kHexClockNs);
+  const auto& v = r.verdict;
+  if (!r.emitted() || out.count == 0) {
+    const std::string what = not_emitted(r);
     if (trace != nullptr) {
-      *trace << "    drop " << core::drop_name(v.reason) << ": " << core::drop_description(v.reason) << "\n";
+      *trace << "    " << what << ": " << not_emitted_why(r) << "\n";
     }
-    return "drop:" + std::string(core::drop_name(v.reason));
+    return what;
   }
   std::string s;
   for (uint32_t i = 0; i < out.count; ++i) {
@@ -123,6 +189,9 @@ std::string replay_hex_line(const xlat::Config& cfg, const std::string& line, xl
       *trace << "out " << family_digit(out.packets[i].family) << ": " << dissect(out.packet(i)).summary << "\n";
     }
   }
+  if (trace != nullptr && pl.last_reassembled) {
+    *trace << "    reassembled\n";
+  }
   if (trace != nullptr && v.outcome != xlat::Outcome::kTranslated) {
     *trace << "    " << outcome_name(v.outcome) << ": " << core::drop_name(v.reason) << "\n";
   }
@@ -131,10 +200,14 @@ std::string replay_hex_line(const xlat::Config& cfg, const std::string& line, xl
 
 int replay_hex(const config::Settings& s, const ReplayOptions& o, std::istream& in, std::ostream& out,
                std::ostream& trace) {
-  auto buf = std::make_unique<xlat::Output>();
+  auto pl = ReplayPipeline::make(s);
+  if (!pl) {
+    std::cerr << s.source << ": " << pl.error() << "\n";
+    return 2;
+  }
   std::string line;
   while (std::getline(in, line)) {
-    out << replay_hex_line(s.xlat, line, *buf, o.trace ? &trace : nullptr) << "\n";
+    out << replay_hex_line(*pl, line, o.trace ? &trace : nullptr) << "\n";
     out.flush();
   }
   return 0;
@@ -153,8 +226,13 @@ int replay_pcap(const config::Settings& s, const ReplayOptions& o, std::ostream&
       return 1;
     }
   }
-  auto buf = std::make_unique<xlat::Output>();
-  uint64_t n = 0, translated = 0, dropped = 0, skipped = 0, written = 0;
+  auto pl = ReplayPipeline::make(s);
+  if (!pl) {
+    std::cerr << s.source << ": " << pl.error() << "\n";
+    return 2;
+  }
+  xlat::Output* buf = pl->out.get();
+  uint64_t n = 0, translated = 0, dropped = 0, held = 0, skipped = 0, written = 0, now = 0;
   Frame f;
   while (reader.next(f)) {
     ++n;
@@ -165,11 +243,12 @@ int replay_pcap(const config::Settings& s, const ReplayOptions& o, std::ostream&
     }
     const Family ingress = f.family == 4 ? Family::kV4 : Family::kV6;
     report << "#" << n << " in=" << f.family << " " << f.l3.size() << "B ->";
-    buf->count = 0;
-    const auto v = xlat::translate(s.xlat, ingress, f.l3, *buf);
-    if (!v.emitted() || buf->count == 0) {
-      report << " drop:" << core::drop_name(v.reason) << "\n";
-      ++dropped;
+    now = pcap_now_ns(f.ts, now);
+    const auto r = pl->run(ingress, f.l3, now);
+    const auto& v = r.verdict;
+    if (!r.emitted() || buf->count == 0) {
+      report << " " << not_emitted(r) << "\n";
+      ++(r.held ? held : dropped);
     } else {
       for (uint32_t i = 0; i < buf->count; ++i) {
         report << " " << family_digit(buf->packets[i].family) << "/" << buf->packets[i].length << "B";
@@ -186,7 +265,7 @@ int replay_pcap(const config::Settings& s, const ReplayOptions& o, std::ostream&
     }
     if (o.trace) {
       report << "    in:  " << dissect(f.l3).summary << "\n";
-      for (uint32_t i = 0; v.emitted() && i < buf->count; ++i) {
+      for (uint32_t i = 0; r.emitted() && i < buf->count; ++i) {
         report << "    out: " << dissect(buf->packet(i)).summary << "\n";
       }
     }
@@ -195,8 +274,8 @@ int replay_pcap(const config::Settings& s, const ReplayOptions& o, std::ostream&
     std::cerr << "edge46 replay: " << o.in_path << ": " << reader.error() << "\n";
     return 1;
   }
-  report << n << " frames (" << reader.linktype_name() << "): " << translated << " emitted, " << dropped << " dropped, "
-         << skipped << " skipped";
+  report << n << " frames (" << reader.linktype_name() << "): " << translated << " emitted, " << held << " held, "
+         << dropped << " dropped, " << skipped << " skipped";
   if (!o.out_path.empty()) {
     report << "; " << written << " packets written to " << o.out_path;
   }

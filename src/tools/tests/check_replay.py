@@ -190,6 +190,36 @@ def hex_mode(edge46, examples: Path, workdir: Path):
     check(r.stdout.count("\n") == 1 and "IPv4 198.51.100.2->192.0.2.33" in r.stderr,
           f"hex --trace: stdout {r.stdout[:40]!r} stderr {r.stderr[:200]!r}")
     check_bad_config(edge46, workdir)
+    hex_fragmented_ping(edge46, examples, pk[1])
+
+
+def fragment6(p: bytes, off: int, n: int, more: bool, ident: int) -> bytes:
+    """The IPv6 fragment of p's upper-layer message at byte off, n bytes (RFC 8200 4.5)."""
+    plen, nh = struct.unpack("!HB", p[4:7])
+    msg = p[40:40 + plen]
+    frag = struct.pack("!BBHI", nh, 0, off | int(more), ident) + msg[off:off + n]
+    return p[:4] + struct.pack("!HB", len(frag), 44) + p[7:40] + frag
+
+
+def hex_fragmented_ping(edge46, examples: Path, echo: bytes):
+    """A fragmented ICMPv6 echo: the daemon holds the first fragment and
+    translates the whole message when the second completes it (RFC 7915 5.1:
+    Identification from the Fragment header, DF clear), as replay must too."""
+    ident = 0x1234ABCD
+    msg_len = struct.unpack("!H", echo[4:6])[0]
+    frags = [fragment6(echo, 0, 8, True, ident), fragment6(echo, 8, msg_len - 8, False, ident)]
+    r = run([edge46, "replay", "--config", str(examples / "edge46.toml"), "--hex"],
+            stdin="".join("6 " + f.hex() + "\n" for f in frags))
+    out = r.stdout.splitlines()
+    if not check(r.returncode == 0 and len(out) == 2, f"hex fragments: exit {r.returncode}, {out!r} {r.stderr}"):
+        return
+    check(out[0] == "held", f"hex fragment 1: {out[0]!r}, expected held")
+    if not check(out[1].startswith("4:") and " " not in out[1], f"hex fragment 2: {out[1][:80]!r}"):
+        return
+    got = bytes.fromhex(out[1][2:])
+    compare("hex fragments (echo 6->4, reassembled)", xlat64(echo), got, ignore={4, 5, 10, 11})
+    check(got[4:6] == struct.pack("!H", ident & 0xFFFF), f"hex fragments: ID {got[4:6].hex()}, expected 0xabcd")
+    check(got[6] & 0x40 == 0, "hex fragments: DF set on a packet that came fragmented")
 
 
 def read_pcap(path: Path):

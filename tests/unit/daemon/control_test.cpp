@@ -263,6 +263,33 @@ TEST_F(Control, ReloadKeepsRestartOnlyKeys) {
   EXPECT_EQ(snap->role.role, pipeline::Role::kSiitDcBr);
 }
 
+// The reassembly bounds are read once, when the workers start: a reload
+// that changes them keeps the running values, says so, and config.show shows
+// what is in force. The reloadable [limits] keys still change.
+TEST_F(Control, ReloadKeepsRestartOnlyReassemblyLimits) {
+  const auto before = st.snapshot.current()->settings.limits;
+  ASSERT_EQ(before.reassembly_slots, 64u);  // the defaults of kGood
+  write(std::string(kGood) +
+        "[limits]\nreassembly-slots = 4096\nreassembly-memory = 8388608\nreassembly-timeout-ms = 500\n"
+        "icmp-error-rate = 7\n");
+  auto r = call({{"cmd", "reload"}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  ASSERT_TRUE(r.contains("warning")) << r.dump();
+  const auto w = r["warning"].get<std::string>();
+  EXPECT_NE(w.find("reassembly-slots"), std::string::npos) << w;
+  EXPECT_NE(w.find("reassembly-memory"), std::string::npos) << w;
+  EXPECT_NE(w.find("reassembly-timeout-ms"), std::string::npos) << w;
+  const auto& now = st.snapshot.current()->settings.limits;
+  EXPECT_EQ(now.reassembly_slots, 64u);
+  EXPECT_EQ(now.reassembly_memory, before.reassembly_memory);
+  EXPECT_EQ(now.reassembly_timeout_ms, before.reassembly_timeout_ms);
+  EXPECT_EQ(now.icmp_error_rate, 7u);
+  auto show = call({{"cmd", "config.show"}}).dump();
+  EXPECT_EQ(show.find("4096"), std::string::npos) << show;
+  // Only the reassembly keys changed: no daemon warning.
+  EXPECT_EQ(w.find("daemon.tun"), std::string::npos) << w;
+}
+
 TEST_F(Control, StatsListEveryCounter) {
   st.counters.worker(0).drop(core::Drop::kNoMappingDst);
   auto r = call({{"cmd", "stats"}});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/loader.h"
+#include "support/fragments.h"
 #include "support/packet_builder.h"
 
 namespace edge46 {
@@ -248,29 +249,8 @@ test::Ip6 echo_hdr6() {
   return h;
 }
 
-// The IPv4 fragments of `seg` (an ICMP message) at most `mtu` bytes each.
-std::vector<Bytes> fragments4(const test::Ip4& h, const Bytes& seg, std::size_t mtu) {
-  std::vector<Bytes> v;
-  const std::size_t chunk = (mtu - 20) & ~std::size_t{7};
-  for (std::size_t off = 0; off < seg.size(); off += chunk) {
-    auto f = h;
-    f.frag_off = static_cast<uint16_t>(off);
-    f.mf = off + chunk < seg.size();
-    v.push_back(test::ipv4(f, test::slice(seg, off, std::min(chunk, seg.size() - off))));
-  }
-  return v;
-}
-
-std::vector<Bytes> fragments6(const test::Ip6& h, const Bytes& seg, std::size_t mtu, uint32_t id) {
-  std::vector<Bytes> v;
-  const std::size_t chunk = (mtu - 48) & ~std::size_t{7};
-  for (std::size_t off = 0; off < seg.size(); off += chunk) {
-    auto payload = test::frag_header(test::kIcmp6, static_cast<uint16_t>(off), off + chunk < seg.size(), id);
-    test::append(payload, test::slice(seg, off, std::min(chunk, seg.size() - off)));
-    v.push_back(test::ipv6(h, payload));
-  }
-  return v;
-}
+using test::fragments4;
+using test::fragments6;
 
 // 4->6: a 3000-byte echo in three IPv4 fragments is reassembled, translated
 // whole (one ICMPv6 checksum over the whole message and the pseudo-header)
@@ -432,6 +412,29 @@ TEST_F(Pipeline, ReassemblyFailuresAreCountedByName) {
   EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, g6[2], *out, c, *ctx).held);
   EXPECT_EQ(get("drop.reasm_timeout"), 1u);
   EXPECT_EQ(ctx->reassembly.slots_in_use(), 1u);  // g6[2]'s new, headless datagram
+}
+
+// An ICMPv6 echo of 65520 bytes fits an IPv6 Payload Length (8 + 65520 <=
+// 65535) but its translation (20 + 65520) no IPv4 Total Length: the
+// reassembler refuses it by name instead of handing the translator a packet
+// it can only call malformed.
+TEST_F(Pipeline, ReassembledIcmpv6TooBigForIpv4IsReasmTooBig) {
+  auto s = siit_settings("[limits]\nreassembly-memory = 1048576\n");
+  ctx = context_of(s);
+  auto seg6 = test::icmp(128, 0, 1, test::pattern(65520 - 8));
+  test::fill_csum6(seg6, test::kIcmp6, echo_hdr6().src, echo_hdr6().dst);
+  auto f6 = fragments6(echo_hdr6(), seg6, 1280, 77);
+  ASSERT_LE(f6.size(), 64u);
+  pipeline::Result r;
+  for (const auto& f : f6) {
+    r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+    if (!r.held) break;
+  }
+  EXPECT_FALSE(r.emitted());
+  EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kReasmTooBig);
+  EXPECT_EQ(named(counters, "drop.reasm_too_big"), 1u);
+  EXPECT_EQ(named(counters, "drop.bad_payload_length"), 0u);
+  EXPECT_EQ(named(counters, "reassembled"), 0u);
 }
 
 // RFC 4443 2.4 (f), RFC 1812 4.3.2.8: generated errors are rate limited per

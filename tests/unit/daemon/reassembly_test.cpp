@@ -8,8 +8,9 @@
 #include <memory>
 #include <vector>
 
-#include "support/packet_builder.h"
 #include "pipeline/rate_limit.h"
+#include "support/fragments.h"
+#include "support/packet_builder.h"
 
 namespace edge46 {
 namespace {
@@ -42,10 +43,8 @@ Bytes echo4_seg(std::size_t n, uint8_t seed = 0) {
   return seg;
 }
 
-Bytes frag4(test::Ip4 h, const Bytes& seg, std::size_t off, std::size_t len, bool mf) {
-  h.frag_off = static_cast<uint16_t>(off);
-  h.mf = mf;
-  return test::ipv4(h, test::slice(seg, off, len));
+Bytes frag4(const test::Ip4& h, const Bytes& seg, std::size_t off, std::size_t len, bool mf) {
+  return test::fragment4(h, seg, off, len, mf);
 }
 
 net::Ipv4Packet parse4(const Bytes& b) {
@@ -72,9 +71,7 @@ Bytes echo6_seg(std::size_t n, uint8_t seed = 0) {
 }
 
 Bytes frag6(const Bytes& seg, std::size_t off, std::size_t len, bool mf, uint32_t id = 0xabcdef01) {
-  auto payload = test::frag_header(test::kIcmp6, static_cast<uint16_t>(off), mf, id);
-  test::append(payload, test::slice(seg, off, len));
-  return test::ipv6(hdr6(), payload);
+  return test::fragment6(hdr6(), seg, off, len, mf, id);
 }
 
 // The whole datagram as the reassembler promises it: the Fragment header
@@ -298,7 +295,28 @@ TEST_F(Reasm, TooBigIpv4AndIpv6) {
     return test::ipv6(hdr6(), payload);
   };
   EXPECT_EQ(add6(raw6(65504)).reason, PipelineDrop::kReasmTooBig);  // 8 + 65528 > 65535
-  EXPECT_EQ(add6(raw6(65496)).status, Status::kHeld);               // 8 + 65520 fits
+  EXPECT_EQ(add6(raw6(65488)).status, Status::kHeld);               // 20 + 65512 fits IPv4 too
+}
+
+// An IPv6 datagram whose IPv4 translation (20-byte header + the same 65520
+// bytes) would not fit a Total Length, though its own Payload Length does
+// (8 + 65520): refused by the reassembler, not passed on to be translated.
+TEST_F(Reasm, TooBigForItsIpv4Translation) {
+  auto raw6 = [](uint16_t off) {
+    auto payload = test::frag_header(test::kIcmp6, off, false, 8);
+    test::append(payload, test::pattern(24));
+    return test::ipv6(hdr6(), payload);
+  };
+  EXPECT_EQ(add6(raw6(65496)).reason, PipelineDrop::kReasmTooBig);  // 20 + 65520 > 65535
+  EXPECT_EQ(ra->slots_in_use(), 0u);
+  // A held datagram whose later fragment reaches past the bound goes whole.
+  auto seg = echo6_seg(1000);
+  EXPECT_EQ(add6(frag6(seg, 0, 1000, true, 9)).status, Status::kHeld);
+  auto far = frag6(seg, 0, 24, false, 9);
+  test::put16(far, 42, static_cast<uint16_t>(65496));  // offset 65496, M 0
+  EXPECT_EQ(add6(far).reason, PipelineDrop::kReasmTooBig);
+  EXPECT_EQ(ra->slots_in_use(), 0u);
+  EXPECT_EQ(ra->blocks_free(), ra->blocks_total());
 }
 
 TEST_F(Reasm, BadFragmentLengths) {
