@@ -432,9 +432,9 @@ TEST_F(Pipeline, ReassembledIcmpv6TooBigForIpv4IsReasmTooBig) {
   }
   EXPECT_FALSE(r.emitted());
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kReasmTooBig);
-  EXPECT_EQ(named(counters, "drop.reasm_too_big"), 1u);
-  EXPECT_EQ(named(counters, "drop.bad_payload_length"), 0u);
-  EXPECT_EQ(named(counters, "reassembled"), 0u);
+  EXPECT_EQ(get("drop.reasm_too_big"), 1u);
+  EXPECT_EQ(get("drop.bad_payload_length"), 0u);
+  EXPECT_EQ(get("reassembled"), 0u);
 }
 
 // RFC 4443 2.4 (f), RFC 1812 4.3.2.8: generated errors are rate limited per
