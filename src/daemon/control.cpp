@@ -229,6 +229,7 @@ Json handle(DaemonState& st, const Json& req) {
                 {"tun", st.tun_name},
                 {"workers", st.workers},
                 {"offload", st.offload},
+                {"loop_guard", st.loop_guard()},
                 {"config_file", st.config_path},
                 {"generation", snap->generation},
                 {"uptime_seconds", up},

@@ -4,6 +4,8 @@
 // name. Thread-safe (one write(2) per line).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,5 +29,27 @@ inline void log_info(std::string_view m) {
 inline void log_debug(std::string_view m) {
   log(LogLevel::kDebug, m);
 }
+
+// A warning that may repeat in a loop (a persistent accept or receive
+// error): at most one line per kInterval, carrying the count of the ones
+// left out since. Not thread-safe: one per thread and call site.
+class RateLimitedLog {
+ public:
+  static constexpr std::chrono::seconds kInterval{10};
+  void warn(const std::string& msg) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_) {
+      ++suppressed_;
+      return;
+    }
+    log_warning(suppressed_ == 0 ? msg : msg + " (" + std::to_string(suppressed_) + " more since the last report)");
+    suppressed_ = 0;
+    next_ = now + kInterval;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point next_{};
+  uint64_t suppressed_ = 0;
+};
 
 }  // namespace edge46::daemon

@@ -162,9 +162,13 @@ int main(int argc, char** argv) {
   }
   // The loop guard's view of the kernel's routes (src/pipeline/loop_guard.h).
   std::unique_ptr<daemon::TunRouteMirror> route_mirror;
-  if (auto m = daemon::TunRouteMirror::start(static_cast<int>(::if_nametoindex(tun_name.c_str())), st.tun_routes)) {
+  // Its state goes to `edge46ctl status` (loop_guard): set here on failure,
+  // by the mirror on every publish.
+  if (auto m = daemon::TunRouteMirror::start(static_cast<int>(::if_nametoindex(tun_name.c_str())), st.tun_routes,
+                                             [&st](const std::string& text) { st.set_loop_guard(text); })) {
     route_mirror = std::move(*m);
   } else {
+    st.set_loop_guard("off (" + m.error() + ")");
     daemon::log_warning(m.error() + ": no routing-loop check");
   }
 
@@ -178,8 +182,8 @@ int main(int argc, char** argv) {
   }
   server.start(st);
   daemon::log_info("started: role " + std::string(pipeline::role_name(role)) + ", tun " + tun_name + ", " +
-                   std::to_string(workers) + " worker(s), offloads " + st.offload + ", control socket " + socket_path +
-                   ", config " + st.config_path);
+                   std::to_string(workers) + " worker(s), offloads " + st.offload + ", loop guard " + st.loop_guard() +
+                   ", control socket " + socket_path + ", config " + st.config_path);
 
   for (;;) {
     int sig = 0;

@@ -22,6 +22,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long the listening socket is left alone after accept failed for lack
+// of descriptors or memory.
+constexpr std::chrono::milliseconds kAcceptBackOff{100};
+
 bool fill_addr(const std::string& path, sockaddr_un& a) {
   std::memset(&a, 0, sizeof a);
   a.sun_family = AF_UNIX;
@@ -145,6 +149,7 @@ class Loop {
         }
       }
       expire();
+      resume_accept();
     }
   }
 
@@ -157,10 +162,10 @@ class Loop {
   }
 
   int timeout_ms() const {
-    if (clients_.empty()) {
+    if (clients_.empty() && accepting_) {
       return -1;
     }
-    auto first = Clock::time_point::max();
+    auto first = accepting_ ? Clock::time_point::max() : accept_paused_until_;
     for (const auto& [fd, c] : clients_) {
       first = std::min(first, c.deadline);
     }
@@ -172,11 +177,16 @@ class Loop {
     for (;;) {
       const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
-          log_warning(std::string("control socket accept: ") + std::strerror(errno));
-        }
         if (errno == EINTR || errno == ECONNABORTED) {
           continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          // EMFILE, ENFILE, ENOBUFS, ENOMEM: the pending connection stays
+          // queued and the level-triggered listen fd ready, so retrying at
+          // once would spin. Stop watching it for kAcceptBackOff.
+          accept_log_.warn(std::string("control socket accept: ") + std::strerror(errno) + "; retrying in " +
+                           std::to_string(kAcceptBackOff.count()) + " ms");
+          pause_accept();
         }
         return;
       }
@@ -198,6 +208,24 @@ class Loop {
         continue;
       }
       clients_.emplace(fd, std::move(c));
+    }
+  }
+
+  void pause_accept() {
+    if (accepting_ && ::epoll_ctl(ep_, EPOLL_CTL_DEL, listen_fd_, nullptr) == 0) {
+      accepting_ = false;
+      accept_paused_until_ = Clock::now() + kAcceptBackOff;
+    }
+  }
+  void resume_accept() {
+    if (accepting_ || Clock::now() < accept_paused_until_) {
+      return;
+    }
+    if (watch(listen_fd_, EPOLLIN, EPOLL_CTL_ADD)) {
+      accepting_ = true;
+    } else {
+      accept_log_.warn(std::string("control socket epoll: ") + std::strerror(errno));
+      accept_paused_until_ = Clock::now() + kAcceptBackOff;
     }
   }
 
@@ -325,6 +353,9 @@ class Loop {
   int wake_fd_;
   int ep_ = -1;
   std::unordered_map<int, Client> clients_;
+  bool accepting_ = true;  // listen_fd_ is in the epoll set
+  Clock::time_point accept_paused_until_{};
+  RateLimitedLog accept_log_;
 };
 
 }  // namespace

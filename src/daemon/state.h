@@ -51,6 +51,19 @@ struct DaemonState {
   std::string offload = "off";  // TUN offloads as opened: "on", or "off (why)"; set before the server starts
   SnapshotStore snapshot;
   TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
+
+  // The loop guard's state for `edge46ctl status`: "on (N IPv6 routes into
+  // the TUN)" or "off (why)". Set by main() and by the route mirror's
+  // thread, read by the control thread: its own mutex, not change_mutex.
+  void set_loop_guard(std::string text) {
+    std::lock_guard lock(loop_guard_mutex_);
+    loop_guard_ = std::move(text);
+  }
+  std::string loop_guard() const {
+    std::lock_guard lock(loop_guard_mutex_);
+    return loop_guard_;
+  }
+
   pipeline::CounterSet counters;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
@@ -60,6 +73,10 @@ struct DaemonState {
   uint64_t reloads_ok = 0;        // under change_mutex
   uint64_t reloads_failed = 0;    // under change_mutex
   std::string last_reload_error;  // under change_mutex
+
+ private:
+  mutable std::mutex loop_guard_mutex_;
+  std::string loop_guard_ = "off (no route mirror)";
 };
 
 }  // namespace edge46::daemon

@@ -1,6 +1,5 @@
 #include "daemon/tun_routes.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -78,8 +78,8 @@ std::optional<RouteEvent> parse_route_message(const nlmsghdr* nlh, int tun_ifind
   }
   rtmsg rtm;
   std::memcpy(&rtm, mnl_nlmsg_get_payload(nlh), sizeof rtm);
-  if (rtm.rtm_family != AF_INET && rtm.rtm_family != AF_INET6) {
-    return std::nullopt;
+  if (rtm.rtm_family != AF_INET6) {
+    return std::nullopt;  // IPv4 routes are not mirrored (see the header)
   }
   if ((rtm.rtm_flags & RTM_F_CLONED) != 0) {
     return std::nullopt;  // a route cache entry, not a route
@@ -103,25 +103,17 @@ std::optional<RouteEvent> parse_route_message(const nlmsghdr* nlh, int tun_ifind
   }
   RouteEvent e;
   e.add = nlh->nlmsg_type == RTM_NEWROUTE;
-  e.ipv6 = rtm.rtm_family == AF_INET6;
-  const unsigned bits = e.ipv6 ? 128 : 32;
-  if (rtm.rtm_dst_len > bits) {
+  if (rtm.rtm_dst_len > 128) {
     return std::nullopt;
   }
   e.len = rtm.rtm_dst_len;
   if (const nlattr* d = at.tb[RTA_DST]; d != nullptr) {
-    if (mnl_attr_get_payload_len(d) != bits / 8) {
+    if (mnl_attr_get_payload_len(d) != 16) {
       return std::nullopt;
     }
-    if (e.ipv6) {
-      net::Ipv6Addr a;
-      std::memcpy(a.bytes.data(), mnl_attr_get_payload(d), 16);
-      e.prefix = a.to_u128() & net::mask6(e.len);
-    } else {
-      uint32_t be;
-      std::memcpy(&be, mnl_attr_get_payload(d), 4);
-      e.prefix = ntohl(be) & net::mask4(e.len);
-    }
+    net::Ipv6Addr a;
+    std::memcpy(a.bytes.data(), mnl_attr_get_payload(d), 16);
+    e.prefix = a.to_u128() & net::mask6(e.len);
   } else if (e.len != 0) {
     return std::nullopt;
   }
@@ -137,7 +129,7 @@ std::optional<RouteEvent> parse_route_message(const nlmsghdr* nlh, int tun_ifind
 }
 
 void RouteSet::apply(const RouteEvent& e) {
-  Key k{e.ipv6, e.prefix, e.len, e.priority};
+  Key k{e.prefix, e.len, e.priority};
   if (e.add) {
     routes_[k] = e.into_tun;
   } else {
@@ -146,49 +138,46 @@ void RouteSet::apply(const RouteEvent& e) {
 }
 
 std::unique_ptr<pipeline::TunRoutes> RouteSet::build() const {
-  struct Best {
-    net::u128 prefix;
-    uint8_t len;
-    bool into_tun;
-  };
-  std::vector<Best> best[2];  // [ipv6]
-  // The map is ordered by (family, prefix, len, metric): the first route of
-  // each prefix is the one the kernel uses.
-  for (auto it = routes_.begin(); it != routes_.end(); ++it) {
-    const auto& [v6, prefix, len, prio] = it->first;
+  using Entry = mapping::LpmTable<net::u128, bool>::Entry;
+  // The map is ordered by (prefix, len, metric): the first route of each
+  // prefix is the one the kernel uses.
+  std::vector<Entry> best;
+  for (const auto& [key, into_tun] : routes_) {
+    const auto& [prefix, len, prio] = key;
     (void)prio;
-    auto& b = best[v6 ? 1 : 0];
-    if (!b.empty() && b.back().prefix == prefix && b.back().len == len) {
+    if (!best.empty() && best.back().prefix == prefix && best.back().len == len) {
       continue;
     }
-    b.push_back(Best{prefix, len, it->second});
+    best.push_back(Entry{prefix, net::mask6(len), len, into_tun});
+  }
+  std::vector<const Entry*> tun;
+  for (const auto& b : best) {
+    if (b.value) {
+      tun.push_back(&b);
+    }
+  }
+  // O(routes x TUN routes): the TUN routes are a handful.
+  std::vector<Entry> kept;
+  for (const auto& b : best) {
+    bool keep = b.value;
+    for (std::size_t i = 0; !keep && i < tun.size(); ++i) {
+      keep = tun[i]->len <= b.len && (b.prefix & tun[i]->mask) == tun[i]->prefix;
+    }
+    if (keep) {
+      kept.push_back(b);
+    }
   }
   auto t = std::make_unique<pipeline::TunRoutes>();
-  for (int v6 = 0; v6 < 2; ++v6) {
-    std::vector<const Best*> tun;
-    for (const auto& b : best[v6]) {
-      if (b.into_tun) {
-        tun.push_back(&b);
-      }
-    }
-    // O(routes x TUN routes): the TUN routes are a handful.
-    for (const auto& b : best[v6]) {
-      bool keep = b.into_tun;
-      for (std::size_t i = 0; !keep && i < tun.size(); ++i) {
-        const auto mask = v6 ? net::mask6(tun[i]->len) : net::u128{net::mask4(tun[i]->len)};
-        keep = tun[i]->len <= b.len && (b.prefix & mask) == tun[i]->prefix;
-      }
-      if (!keep) {
-        continue;
-      }
-      if (v6) {
-        t->v6.insert(b.prefix, b.len, b.into_tun);
-      } else {
-        t->v4.insert(static_cast<uint32_t>(b.prefix), b.len, b.into_tun);
-      }
-    }
-  }
+  t->v6.build(kept);
   return t;
+}
+
+std::size_t routes_into_tun(const pipeline::TunRoutes& t) noexcept {
+  std::size_t n = 0;
+  for (const auto& e : t.v6.entries()) {
+    n += e.value ? 1 : 0;
+  }
+  return n;
 }
 
 namespace {
@@ -202,6 +191,10 @@ struct ApplyCtx {
   int ifindex;
   bool link_event = false;
 };
+
+// How long the thread waits after a receive or dump error before it tries
+// again: poll reports a persistent error at once, every time.
+constexpr std::chrono::milliseconds kBackOff{100};
 
 int apply_cb(const nlmsghdr* nlh, void* data) {
   auto* c = static_cast<ApplyCtx*>(data);
@@ -217,18 +210,47 @@ int apply_cb(const nlmsghdr* nlh, void* data) {
 
 }  // namespace
 
+tl::expected<RouteSet, std::string> read_route_dump(const DumpRecv& recv, uint32_t seq, uint32_t portid,
+                                                    int tun_ifindex) {
+  RouteSet fresh;
+  ApplyCtx ctx{&fresh, tun_ifindex};
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
+  for (;;) {
+    const ssize_t n = recv(buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return tl::unexpected(errno_text("route mirror: route dump"));
+    }
+    if (n == 0) {
+      return tl::unexpected(std::string("route mirror: route dump: the answer ended without NLMSG_DONE"));
+    }
+    errno = 0;
+    const int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, apply_cb, &ctx);
+    if (r == MNL_CB_STOP) {
+      return fresh;
+    }
+    if (r < 0) {
+      return tl::unexpected(errno != 0 ? errno_text("route mirror: route dump")
+                                       : std::string("route mirror: route dump: malformed answer"));
+    }
+  }
+}
+
 tl::expected<std::unique_ptr<TunRouteMirror>, std::string> TunRouteMirror::start(int tun_ifindex,
-                                                                                 TunRoutesHolder& holder) {
+                                                                                 TunRoutesHolder& holder,
+                                                                                 StatusFn on_status) {
   if (tun_ifindex <= 0) {
     return tl::unexpected(std::string("route mirror: the TUN device has no interface index"));
   }
-  std::unique_ptr<TunRouteMirror> m(new TunRouteMirror(tun_ifindex, holder));
+  std::unique_ptr<TunRouteMirror> m(new TunRouteMirror(tun_ifindex, holder, std::move(on_status)));
   m->events_ = mnl_socket_open(NETLINK_ROUTE);
   if (m->events_ == nullptr) {
     return tl::unexpected(errno_text("route mirror: netlink socket"));
   }
   // Subscribe first, dump second (see the header).
-  if (mnl_socket_bind(m->events_, RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+  if (mnl_socket_bind(m->events_, RTMGRP_IPV6_ROUTE | RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
     return tl::unexpected(errno_text("route mirror: netlink bind"));
   }
   const int fd = mnl_socket_get_fd(m->events_);
@@ -277,53 +299,49 @@ tl::expected<void, std::string> TunRouteMirror::resync() {
     return tl::unexpected(errno_text("route mirror: netlink bind"));
   }
   const unsigned portid = mnl_socket_get_portid(nl);
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
-  routes_.clear();
-  ApplyCtx ctx{&routes_, ifindex_};
-  for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_GETROUTE;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = ++seq_;
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = family;
-    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-      return tl::unexpected(errno_text("route mirror: route dump request"));
-    }
-    for (;;) {
-      ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        return tl::unexpected(errno_text("route mirror: route dump"));
-      }
-      int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq_, portid, apply_cb, &ctx);
-      if (r == MNL_CB_STOP) {
-        break;
-      }
-      if (r < 0) {
-        return tl::unexpected(errno_text("route mirror: route dump"));
-      }
-    }
+  std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req.data());
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = ++seq_;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET6;
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+    return tl::unexpected(errno_text("route mirror: route dump request"));
   }
+  auto fresh = read_route_dump([nl](char* b, std::size_t size) { return mnl_socket_recvfrom(nl, b, size); }, seq_,
+                               portid, ifindex_);
+  if (!fresh) {
+    return tl::unexpected(fresh.error());  // routes_ as they were
+  }
+  routes_ = std::move(*fresh);
   return {};
 }
 
-void TunRouteMirror::publish() {
-  holder_.publish(routes_.build());
+void TunRouteMirror::publish(const std::string& trouble) {
+  auto t = routes_.build();
+  const std::size_t n = routes_into_tun(*t);
+  holder_.publish(std::move(t));
+  if (on_status_) {
+    on_status_("on (" + std::to_string(n) + " IPv6 route" + (n == 1 ? "" : "s") + " into the TUN" +
+               (trouble.empty() ? "" : "; " + trouble) + ")");
+  }
 }
 
 void TunRouteMirror::run() {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
   const int fd = mnl_socket_get_fd(events_);
+  RateLimitedLog receive_log, resync_log;
+  std::string trouble;  // the last refresh that failed, until one succeeds
   for (;;) {
     struct pollfd p[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     if (::poll(p, 2, -1) < 0) {
       if (errno == EINTR) {
         continue;
       }
-      log_error(errno_text("route mirror: poll"));
+      const auto why = errno_text("route mirror: poll");
+      log_error(why + "; the routing-loop check keeps the last known routes, no longer updated");
+      publish("no longer updated: " + why);
       return;
     }
     if ((p[1].revents & POLLIN) != 0) {
@@ -331,7 +349,7 @@ void TunRouteMirror::run() {
     }
     // Drain what is queued, then publish once.
     ApplyCtx ctx{&routes_, ifindex_};
-    bool resync_needed = false;
+    bool resync_needed = false, back_off = false;
     for (;;) {
       ssize_t n = mnl_socket_recvfrom(events_, buf.data(), buf.size());
       if (n < 0) {
@@ -343,7 +361,9 @@ void TunRouteMirror::run() {
           continue;
         }
         if (errno != EAGAIN) {
-          log_warning(errno_text("route mirror: netlink receive"));
+          // A persistent error would wake poll at once again: wait below.
+          receive_log.warn(errno_text("route mirror: netlink receive"));
+          back_off = true;
         }
         break;
       }
@@ -351,10 +371,21 @@ void TunRouteMirror::run() {
     }
     if (resync_needed || ctx.link_event) {
       if (auto r = resync(); !r) {
-        log_warning(r.error() + "; routing-loop check uses the last known routes");
+        // routes_ is the last known set plus the notifications since.
+        resync_log.warn(r.error() + "; the routing-loop check keeps the last known routes");
+        trouble = "last known routes, a refresh failed: " + r.error();
+        back_off = true;
+      } else {
+        trouble.clear();
       }
     }
-    publish();
+    publish(trouble);
+    if (back_off) {
+      struct pollfd w = {wake_fd_, POLLIN, 0};
+      if (::poll(&w, 1, static_cast<int>(kBackOff.count())) > 0) {
+        return;
+      }
+    }
   }
 }
 

@@ -10,9 +10,10 @@
 // IPv4 pool into its TUN (tests/e2e/lib.sh, scripts/demo.sh) the same
 // translation comes straight back, is translated back to the same IPv4
 // packet, and so on until the TTL runs out: 32 translations per packet.
-// So the daemon mirrors the kernel's routes (src/daemon/tun_routes.h) into a
-// TunRoutes and the pipeline asks it, per emitted packet, whether the
-// kernel would route it into the TUN.
+// So the daemon mirrors the kernel's IPv6 routes (src/daemon/tun_routes.h)
+// into a TunRoutes and the pipeline asks it, per checked packet, whether the
+// kernel would route it into the TUN. Only outputs that leave as IPv6 are
+// checked (below), so no IPv4 routes are mirrored.
 //
 // Which outputs are checked, and why that breaks every cycle:
 //  - a 4->6 translation (Outcome::kTranslated from IPv4 ingress) whose IPv6
@@ -63,20 +64,15 @@
 
 namespace edge46::pipeline {
 
-// The kernel's main-table routes as far as loops are concerned: the routes
-// whose output device is our TUN (value true) and the routes that lie
+// The kernel's main-table IPv6 routes as far as loops are concerned: the
+// routes whose output device is our TUN (value true) and the routes that lie
 // inside one of them and lead elsewhere (value false: more specific, so the
 // kernel prefers them). A longest-prefix lookup then answers "does the
-// kernel route this destination into our TUN?" as the kernel's lookup in
-// its main table does. Immutable once published.
+// kernel route this IPv6 destination into our TUN?" as the kernel's lookup
+// in its main table does. Immutable once published.
 struct TunRoutes {
-  mapping::LpmTable<uint32_t, bool> v4;
   mapping::LpmTable<net::u128, bool> v6;
 
-  bool into_tun(net::Ipv4Addr dst) const noexcept {
-    const bool* v = v4.lookup(dst.value);
-    return v != nullptr && *v;
-  }
   bool into_tun(const net::Ipv6Addr& dst) const noexcept {
     const bool* v = v6.lookup(dst.to_u128());
     return v != nullptr && *v;

@@ -9,7 +9,8 @@
 # 640 translations). edge46d mirrors the routes into its TUN and drops such
 # a packet once, as `routing_loop`; a packet to the translator's own IPv4
 # address is dropped as `to_own_address`. Route changes at run time take
-# effect within a second.
+# effect within a second. `edge46ctl status` says whether the guard works
+# and how many IPv6 routes into the TUN it knows (field loop_guard).
 . "$(dirname "$0")/lib.sh"
 e2e_require_root ping python3
 e2e_init loop
@@ -29,6 +30,28 @@ import json, sys
 c = json.load(sys.stdin)["counters"]
 print(c["translated"], c.get("drop.routing_loop", -1), c.get("drop.to_own_address", -1), c["packets_in.ipv4"])'
 }
+# guard_state: the status field loop_guard.
+guard_state() {
+  ctl --json status | python3 -c 'import json, sys; print(json.load(sys.stdin)["loop_guard"])'
+}
+# tun_routes: the kernel's unicast IPv6 routes into e46 in the main table,
+# counted by ip(8), not by edge46d.
+tun_routes() {
+  nx tr ip -6 route show table main dev e46 | grep -cvE '^(unreachable|blackhole|prohibit|throw|local|multicast|anycast|broadcast) '
+}
+# expect_guard <what>: loop_guard says on, with as many routes as ip(8) shows.
+expect_guard() {
+  local n state want
+  n=$(tun_routes)
+  state=$(guard_state) || e2e_fail "$1: status has no loop_guard field"
+  want="on ($n IPv6 route$([ "$n" = 1 ] || echo s) into the TUN)"
+  [ "$state" = "$want" ] || e2e_fail "$1: loop_guard is '$state', want '$want'"
+  echo "ok: loop_guard $state ($1)"
+}
+
+expect_guard "at start"
+[ "$(tun_routes)" -ge 1 ] || e2e_fail "no IPv6 route into e46 in the topology"
+
 # delta <before> <after> <field index 1..4>
 delta() { echo $(($(echo "$2" | cut -d' ' -f"$3") - $(echo "$1" | cut -d' ' -f"$3"))); }
 
@@ -80,8 +103,12 @@ b=$(snap)
 ping4 198.51.100.2 5
 a=$(snap)
 check "2001:db8:6::2/128 dev e46 added" "$b" "$a" 0 5 0 5
+before=$(tun_routes)
+expect_guard "2001:db8:6::2/128 dev e46 added"
 nx tr ip -6 route del 2001:db8:6::2/128 dev e46
 sleep 1
+[ "$(tun_routes)" = $((before - 1)) ] || e2e_fail "ip(8) still shows the deleted route"
+expect_guard "2001:db8:6::2/128 dev e46 removed"
 nx h4 ping -4 -c 2 -i 0.2 -W 2 198.51.100.2 >/dev/null || e2e_fail "ping from h4 to h6 after the route was removed"
 
 echo "PASS"

@@ -56,6 +56,28 @@ TEST_F(Control, Status) {
   EXPECT_EQ(r["tun"], "test");
   EXPECT_EQ(r["eamt_entries"], 1);
   EXPECT_EQ(r["pool6"]["prefix"], "64:ff9b::/96");
+  // No route mirror in this test: the loop guard says it is off.
+  EXPECT_EQ(r["loop_guard"], "off (no route mirror)");
+}
+
+// The route mirror's thread sets the loop guard's state while the control
+// thread answers status: its own lock, so the two may run at once.
+TEST_F(Control, StatusShowsTheLoopGuardSetFromAnotherThread) {
+  st.set_loop_guard("on (1 IPv6 route into the TUN)");  // as TunRouteMirror::start leaves it
+  std::atomic<bool> stop{false};
+  std::thread mirror([&] {
+    for (int i = 0; !stop.load(); ++i) {
+      st.set_loop_guard("on (" + std::to_string(i % 3) + " IPv6 routes into the TUN)");
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    const auto text = call({{"cmd", "status"}})["loop_guard"].get<std::string>();
+    EXPECT_EQ(text.rfind("on (", 0), 0u) << text;
+  }
+  stop = true;
+  mirror.join();
+  st.set_loop_guard("off (route mirror: netlink bind: Operation not permitted)");
+  EXPECT_EQ(call({{"cmd", "status"}})["loop_guard"], "off (route mirror: netlink bind: Operation not permitted)");
 }
 
 TEST_F(Control, BadRequestsAreAnsweredNotFatal) {
@@ -318,6 +340,18 @@ TEST_F(Control, ReadersHammerWhileEamsChange) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> reads{0}, bad{0};
   std::vector<std::thread> readers;
+  // An ASSERT below returns from the test: the readers are stopped and
+  // joined on the way out, or std::terminate would end the whole run.
+  struct JoinReaders {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& readers;
+    ~JoinReaders() {
+      stop = true;
+      for (auto& t : readers) {
+        if (t.joinable()) t.join();
+      }
+    }
+  } join_readers{stop, readers};
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&, t] {
       RcuReaderThread reader;

@@ -17,7 +17,7 @@
 namespace edge46::daemon {
 namespace {
 
-// Records the thread that destroys it, and whether a reader still held it.
+// Records the thread that destroys it; terminates when a reader still held it.
 struct Probe {
   struct Log {
     std::mutex m;
@@ -26,7 +26,6 @@ struct Probe {
   int value = 0;
   Log* log = nullptr;
   std::atomic<bool>* in_use = nullptr;  // a reader is between read() and quiescent
-  bool in_use_when_freed = false;
 
   Probe(int v, Log* l, std::atomic<bool>* u) : value(v), log(l), in_use(u) {}
   Probe(const Probe& o) : value(o.value), log(o.log), in_use(o.in_use) {}
