@@ -219,17 +219,31 @@ inline std::size_t csum_offset(uint8_t proto) {
   return proto == kTcp ? 16 : proto == kUdp ? 6 : 2;
 }
 
+// The pseudo-header sums (RFC 768 / RFC 793 for IPv4, RFC 8200 8.1 for IPv6)
+// of an upper-layer segment of `len` bytes.
+inline Sum pseudo4(uint32_t src, uint32_t dst, uint8_t proto, std::size_t len) {
+  Sum s;
+  s.addr4(src);
+  s.addr4(dst);
+  s.word(proto);
+  s.word(static_cast<uint16_t>(len));
+  return s;
+}
+inline Sum pseudo6(const V6& src, const V6& dst, uint8_t proto, std::size_t len) {
+  Sum s;
+  s.addr6(src);
+  s.addr6(dst);
+  s.word(static_cast<uint16_t>(len >> 16));
+  s.word(static_cast<uint16_t>(len));
+  s.word(proto);
+  return s;
+}
+
 // Fills the checksum of segment `seg` (of protocol proto) for IPv4.
 inline void fill_csum4(Bytes& seg, uint8_t proto, uint32_t src, uint32_t dst) {
   const std::size_t off = csum_offset(proto);
   put16(seg, off, 0);
-  Sum s;
-  if (proto != kIcmp) {
-    s.addr4(src);
-    s.addr4(dst);
-    s.word(proto);
-    s.word(static_cast<uint16_t>(seg.size()));
-  }
+  Sum s = proto != kIcmp ? pseudo4(src, dst, proto, seg.size()) : Sum{};
   s.bytes(seg);
   uint16_t c = s.checksum();
   if (proto == kUdp && c == 0) c = 0xffff;
@@ -238,12 +252,7 @@ inline void fill_csum4(Bytes& seg, uint8_t proto, uint32_t src, uint32_t dst) {
 inline void fill_csum6(Bytes& seg, uint8_t proto, const V6& src, const V6& dst) {
   const std::size_t off = csum_offset(proto);
   put16(seg, off, 0);
-  Sum s;
-  s.addr6(src);
-  s.addr6(dst);
-  s.word(static_cast<uint16_t>(seg.size() >> 16));
-  s.word(static_cast<uint16_t>(seg.size()));
-  s.word(proto);
+  Sum s = pseudo6(src, dst, proto, seg.size());
   s.bytes(seg);
   uint16_t c = s.checksum();
   if (proto == kUdp && c == 0) c = 0xffff;

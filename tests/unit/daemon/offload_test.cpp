@@ -49,13 +49,7 @@ Bytes partial_tcp6(std::size_t n) {
   h.src = a6("2001:db8:6::2");
   h.dst = a6("64:ff9b::192.0.2.2");
   h.next = test::kTcp;
-  test::Sum s;
-  s.addr6(h.src);
-  s.addr6(h.dst);
-  s.word(static_cast<uint16_t>(seg.size() >> 16));
-  s.word(static_cast<uint16_t>(seg.size()));
-  s.word(test::kTcp);
-  test::put16(seg, 16, s.folded());
+  test::put16(seg, 16, test::pseudo6(h.src, h.dst, test::kTcp, seg.size()).folded());
   return test::ipv6(h, seg);
 }
 
@@ -66,12 +60,7 @@ Bytes partial_tcp4(std::size_t n) {
   h.dst = a4("198.51.100.2");
   h.proto = test::kTcp;
   h.df = true;
-  test::Sum s;
-  s.addr4(h.src);
-  s.addr4(h.dst);
-  s.word(test::kTcp);
-  s.word(static_cast<uint16_t>(seg.size()));
-  test::put16(seg, 16, s.folded());
+  test::put16(seg, 16, test::pseudo4(h.src, h.dst, test::kTcp, seg.size()).folded());
   return test::ipv4(h, seg);
 }
 
@@ -81,12 +70,7 @@ Bytes partial_udp4(std::size_t n) {
   h.src = a4("192.0.2.2");
   h.dst = a4("198.51.100.2");
   h.proto = test::kUdp;
-  test::Sum s;
-  s.addr4(h.src);
-  s.addr4(h.dst);
-  s.word(test::kUdp);
-  s.word(static_cast<uint16_t>(seg.size()));
-  test::put16(seg, 6, s.folded());
+  test::put16(seg, 6, test::pseudo4(h.src, h.dst, test::kUdp, seg.size()).folded());
   return test::ipv4(h, seg);
 }
 
