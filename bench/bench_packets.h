@@ -41,8 +41,6 @@ inline xlat::Config make_config(unsigned pool6_len) {
   xlat::Config c;
   c.pool6 =
       mapping::Pool6{pool6_len == 96 ? p6("64:ff9b::/96") : p6("2001:db8:100::/40"), mapping::Pool6Layout::kRfc6052};
-  if (!c.eamt.add({p6("2001:db8:6::/120"), p4("192.0.2.0/24")}).empty()) std::abort();
-  if (!c.eamt.add({p6("2001:db8:7::/124"), p4("203.0.113.0/28")}).empty()) std::abort();
   c.own_ipv4 = v4("192.0.2.1");
   c.own_ipv6 = v6("2001:db8:ffff::1");
   c.lowest_ipv6_mtu = 1280;
@@ -148,9 +146,25 @@ inline std::vector<Case> all_cases() {
   return v;
 }
 
+// The EAMT of every case (a runtime table, outside the Config), and the
+// translator's worker state.
+inline const mapping::Eamt& eamt() {
+  static const auto* t = [] {
+    auto* e = new mapping::Eamt;
+    if (!e->add({p6("2001:db8:6::/120"), p4("192.0.2.0/24")}).empty()) std::abort();
+    if (!e->add({p6("2001:db8:7::/124"), p4("203.0.113.0/28")}).empty()) std::abort();
+    return e;
+  }();
+  return *t;
+}
+inline xlat::WorkerState& worker_state() {
+  static xlat::WorkerState ws;
+  return ws;
+}
+
 // Translates once and aborts unless the case translates as expected.
 inline void check_case(const xlat::Config& cfg, const Case& c, xlat::Output& out) {
-  xlat::Verdict v = xlat::translate(cfg, c.ingress, c.packet, out);
+  xlat::Verdict v = xlat::translate(cfg, eamt(), worker_state(), c.ingress, c.packet, out);
   if (v.outcome != xlat::Outcome::kTranslated || out.count != c.expect_out) {
     std::fprintf(stderr, "case %s: outcome %d reason %d count %u (expected translated, %u packets)\n", c.name.c_str(),
                  static_cast<int>(v.outcome), static_cast<int>(v.reason), out.count, c.expect_out);

@@ -63,7 +63,7 @@ void bm_load_toml(benchmark::State& state) {
   const std::string text = toml_with(n);
   for (auto _ : state) {
     auto s = config::load_string(text, "bench.toml");
-    if (!s || s->xlat.eamt.entries().size() != n) {
+    if (!s || s->eamt.entries().size() != n) {
       state.SkipWithError("load failed");
       break;
     }
@@ -79,7 +79,7 @@ void bm_load_file(benchmark::State& state) {
   std::ofstream(path) << toml_with(n);
   for (auto _ : state) {
     auto s = config::load_file(path);
-    if (!s || s->xlat.eamt.entries().size() != n) {
+    if (!s || s->eamt.entries().size() != n) {
       state.SkipWithError("load failed");
       break;
     }
@@ -132,6 +132,7 @@ void bm_control_add_remove(benchmark::State& state) {
   auto loaded = config::load_string(toml_with(n), "bench.toml");
   auto snap = daemon::make_snapshot(std::move(*loaded), 0);
   daemon::DaemonState st(1);
+  st.eamt.init((*snap)->settings.eamt);
   st.snapshot.reset(std::move(*snap));
   daemon::set_log_level("error");  // no log line per change
   const daemon::Json add{{"cmd", "eamt.add"}, {"ipv6", v6_of(n)}, {"ipv4", v4_of(n)}};

@@ -25,7 +25,7 @@ void bm_xlat(benchmark::State& state, const xlat::Config* cfg, const bench::Case
   const std::span<const uint8_t> in{c->packet};
   const xlat::Family fam = c->ingress;
   for (auto _ : state) {
-    xlat::Verdict v = xlat::translate(*cfg, fam, in, *out);
+    xlat::Verdict v = xlat::translate(*cfg, bench::eamt(), bench::worker_state(), fam, in, *out);
     benchmark::DoNotOptimize(v);
     benchmark::ClobberMemory();
   }

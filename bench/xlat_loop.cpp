@@ -27,7 +27,7 @@ extern "C" __attribute__((noinline)) uint32_t edge46_xlat_loop(const xlat::Confi
   uint32_t acc = 0;
   const std::span<const uint8_t> in{c->packet};
   for (long i = 0; i < n; ++i) {
-    xlat::Verdict v = xlat::translate(*cfg, c->ingress, in, *out);
+    xlat::Verdict v = xlat::translate(*cfg, bench::eamt(), bench::worker_state(), c->ingress, in, *out);
     acc += static_cast<uint32_t>(v.outcome) + out->count;
   }
   return acc;

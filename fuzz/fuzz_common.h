@@ -62,11 +62,26 @@ inline xlat::Config make_config(uint8_t v) {
     c.own_ipv4 = net::parse_ipv4("192.0.2.1");
     c.own_ipv6 = net::parse_ipv6("2001:db8:ffff::1");
   }
-  if (!c.eamt.add({p6("2001:db8:6::/120"), p4("192.0.2.0/24")}).empty()) std::abort();
-  if (!c.eamt.add({p6("2001:db8:7::/124"), p4("203.0.113.0/28")}).empty()) std::abort();
   c.denylist4.insert(0xc6120000u, 15, true);
   if (!c.validate().empty()) std::abort();
   return c;
+}
+
+// The EAMT every variant uses (a runtime table, outside the Config).
+inline const mapping::Eamt& eamt() {
+  static const auto* t = [] {
+    auto* e = new mapping::Eamt;
+    if (!e->add({p6("2001:db8:6::/120"), p4("192.0.2.0/24")}).empty()) std::abort();
+    if (!e->add({p6("2001:db8:7::/124"), p4("203.0.113.0/28")}).empty()) std::abort();
+    return e;
+  }();
+  return *t;
+}
+
+// The translator's worker state (IPv4 IDs, RNG), one per fuzzing process.
+inline xlat::WorkerState& worker_state() {
+  static xlat::WorkerState ws;
+  return ws;
 }
 
 inline const xlat::Config& config(uint8_t v) {

@@ -26,6 +26,7 @@ daemon::DaemonState& state() {
     if (!loaded) std::abort();
     auto snap = daemon::make_snapshot(std::move(*loaded), 0);
     if (!snap) std::abort();
+    s->eamt.init((*snap)->settings.eamt);
     s->snapshot.reset(std::move(*snap));
     return s;
   }();

@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto ctx = std::make_unique<pipeline::WorkerContext>(pipeline::ReassemblyLimits{8, 64 * 1024, 2000},
                                                        pipeline::RateLimit{100, 5});
   pipeline::RoleConfig role{};
+  const pipeline::Env env{cfg, role, fuzz::eamt()};
   std::size_t off = 1;
   while (size - off >= 3) {
     const uint8_t flags = data[off];
@@ -32,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     off += 3;
     if (len > size - off) break;
     ctx->now_ns += uint64_t{flags & 0x0fu} * 100'000'000u;
-    auto r = pipeline::process(cfg, role, {data + off, len}, *out, counters.worker(0), *ctx);
+    auto r = pipeline::process(env, {data + off, len}, *out, counters.worker(0), *ctx);
     off += len;
     if (!r.emitted()) {
       EDGE46_FUZZ_CHECK(r.verdict.outcome == xlat::Outcome::kDropped || r.pipeline_drop || r.held,

@@ -46,12 +46,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // but a copy also proves the input is left intact).
   std::span<const uint8_t> in{data + 1, size - 1};
   xlat::Output& out = fuzz::output();
-  xlat::Verdict v = xlat::translate(cfg, xlat::Family::kV4, in, out);
+  xlat::Verdict v = xlat::translate(cfg, fuzz::eamt(), fuzz::worker_state(), xlat::Family::kV4, in, out);
   net::Ipv4Packet ip;
   const bool opaque = net::parse_ipv4(in, ip, false) == core::Drop::kNone && ip.protocol == net::proto::kIcmp6;
   const bool parsed = net::parse_ipv4(in, ip, false) == core::Drop::kNone;
-  const bool ext = parsed && (ip.protocol == 0 || ip.protocol == 43 || ip.protocol == 44 || ip.protocol == 51 ||
-                              ip.protocol == 60);
+  const bool ext =
+      parsed && (ip.protocol == 0 || ip.protocol == 43 || ip.protocol == 44 || ip.protocol == 51 || ip.protocol == 60);
   fuzz::check_output(cfg, xlat::Family::kV4, v, out, opaque || ext, ext);
   check_checksum_carried(cfg, in, v, out);
   return 0;

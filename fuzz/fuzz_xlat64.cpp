@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const xlat::Config& cfg = fuzz::config(data[0]);
   std::span<const uint8_t> in{data + 1, size - 1};
   xlat::Output& out = fuzz::output();
-  xlat::Verdict v = xlat::translate(cfg, xlat::Family::kV6, in, out);
+  xlat::Verdict v = xlat::translate(cfg, fuzz::eamt(), fuzz::worker_state(), xlat::Family::kV6, in, out);
   net::Ipv6Packet ip;
   const bool opaque = net::parse_ipv6(in, ip) == core::Drop::kNone && ip.protocol == net::proto::kIcmp;
   fuzz::check_output(cfg, xlat::Family::kV6, v, out, opaque);

@@ -337,7 +337,7 @@ int run(int argc, char** argv) {
     print_table({"IPv6 prefix", "IPv4 prefix"}, rows);
     std::cout << "(" << rows.size() << " entries)\n";
   } else if (*eamt_add || *eamt_rm) {
-    std::cout << (*eamt_add ? "added" : "removed") << " (generation " << scalar(b["generation"]) << ")\n";
+    std::cout << (*eamt_add ? "added" : "removed") << " (EAMT version " << scalar(b["version"]) << ")\n";
   } else if (*pool6_show) {
     if (b["pool6"].is_null())
       std::cout << "pool6: (none)\n";

@@ -121,7 +121,7 @@ std::string dump_toml(const Settings& s) {
   o << "tos = " << unsigned{c.tos} << "\n";
   o << "amend-udp-checksum-zero = " << tf(c.amend_udp_checksum_zero) << "\n";
 
-  for (const auto& e : c.eamt.entries()) {
+  for (const auto& e : s.eamt.entries()) {
     o << "\n[[eamt]]\nipv6 = " << quote(net::to_string(e.v6)) << "\nipv4 = " << quote(net::to_string(e.v4)) << "\n";
   }
 
@@ -179,7 +179,7 @@ nlohmann::json to_json(const Settings& s) {
   t["amend-udp-checksum-zero"] = c.amend_udp_checksum_zero;
   j["translator"] = t;
   j["eamt"] = json::array();
-  for (const auto& e : c.eamt.entries()) {
+  for (const auto& e : s.eamt.entries()) {
     j["eamt"].push_back({{"ipv6", net::to_string(e.v6)}, {"ipv4", net::to_string(e.v4)}});
   }
   j["siit-dc"] = {{"ingress-filter", s.siit_dc.ingress_filter},
@@ -196,7 +196,7 @@ bool same_xlat(const xlat::Config& a, const xlat::Config& b) {
   auto pfx_eq = [](const net::Ipv4Prefix& x, const net::Ipv4Prefix& y) { return x == y; };
   auto da = denylist(a);
   auto db = denylist(b);
-  return a.pool6 == b.pool6 && a.eamt.entries() == b.eamt.entries() &&
+  return a.pool6 == b.pool6 &&
          std::equal(da.begin(), da.end(), db.begin(), db.end(), pfx_eq) && a.hairpin == b.hairpin &&
          a.rfc6791v4 == b.rfc6791v4 && a.rfc6791v6 == b.rfc6791v6 && a.randomize_rfc6791 == b.randomize_rfc6791 &&
          a.own_ipv4 == b.own_ipv4 && a.own_ipv6 == b.own_ipv6 && a.lowest_ipv6_mtu == b.lowest_ipv6_mtu &&
@@ -206,7 +206,8 @@ bool same_xlat(const xlat::Config& a, const xlat::Config& b) {
 }
 
 bool operator==(const Settings& a, const Settings& b) {
-  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && same_xlat(a.xlat, b.xlat);
+  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && same_xlat(a.xlat, b.xlat) &&
+         a.eamt.entries() == b.eamt.entries();
 }
 
 }  // namespace edge46::config

@@ -308,7 +308,7 @@ void load_translator(const Walker& w, const toml::table& t, xlat::Config& c) {
   }
 }
 
-void load_eamt(const Walker& w, const toml::node& n, xlat::Config& c) {
+void load_eamt(const Walker& w, const toml::node& n, mapping::Eamt& eamt) {
   const auto& arr = w.get_array(n, "eamt");
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const std::string key = "eamt[" + std::to_string(i) + "]";
@@ -320,7 +320,7 @@ void load_eamt(const Walker& w, const toml::node& n, xlat::Config& c) {
       w.fail(arr[i].source(), key, std::string("missing key \"") + (v6 == nullptr ? "ipv6" : "ipv4") + "\"");
     }
     mapping::Eam e{w.get_prefix6(*v6, key + ".ipv6"), w.get_prefix4(*v4, key + ".ipv4")};
-    auto why = c.eamt.add(e);
+    auto why = eamt.add(e);
     if (!why.empty()) {
       w.fail(arr[i].source(), key, why);
     }
@@ -371,7 +371,7 @@ Settings load_document(const Walker& w, const toml::table& root) {
     load_translator(w, w.get_table(*n, "translator"), s.xlat);
   }
   if (const toml::node* n = root.get("eamt")) {
-    load_eamt(w, *n, s.xlat);
+    load_eamt(w, *n, s.eamt);
   }
   if (const toml::node* n = root.get("siit-dc")) {
     load_siit_dc(w, w.get_table(*n, "siit-dc"), s.siit_dc);
@@ -380,7 +380,7 @@ Settings load_document(const Walker& w, const toml::table& root) {
     load_limits(w, w.get_table(*n, "limits"), s.limits);
   }
   // Cross-key rules.
-  if (s.daemon.role == "siit-dc-er" && s.xlat.eamt.empty()) {
+  if (s.daemon.role == "siit-dc-er" && s.eamt.empty()) {
     const toml::node* role = root.at_path("daemon.role").node();
     w.fail(role->source(), "daemon.role", "role \"siit-dc-er\" needs at least one [[eamt]] entry (RFC 7756 3.1)");
   }

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "mapping/eamt.h"
 #include "xlat/config.h"
 
 namespace edge46::config {
@@ -43,6 +44,10 @@ struct LimitSettings {
 
 struct Settings {
   xlat::Config xlat;
+  // The [[eamt]] entries of the file (validated: no overlaps). The daemon
+  // loads them into its runtime EAMT as the rules whose source is the
+  // file; a reload replaces only those.
+  mapping::Eamt eamt;
   DaemonSettings daemon;
   SiitDcSettings siit_dc;
   LimitSettings limits;

@@ -77,10 +77,13 @@ tl::expected<Json, std::string> parse_request(std::string_view line) {
   return req;
 }
 
-Json eamt_json(const mapping::Eamt& eamt) {
+Json eamt_json(const EamtStore& store) {
+  const mapping::Eamt& eamt = store.current();
   Json a = Json::array();
   for (const auto& e : eamt.entries()) {
-    a.push_back(Json{{"ipv6", net::to_string(e.v6)}, {"ipv4", net::to_string(e.v4)}});
+    a.push_back(Json{{"ipv6", net::to_string(e.v6)},
+                     {"ipv4", net::to_string(e.v4)},
+                     {"source", std::string(eam_source_name(store.source_of(e)))}});
   }
   return a;
 }
@@ -109,29 +112,6 @@ tl::expected<mapping::Eam, std::string> parse_eam(const Json& req) {
     return tl::unexpected("not an IPv4 prefix (host bits must be zero): " + excerpt(s4));
   }
   return mapping::Eam{*v6, *v4};
-}
-
-// A runtime change of the running snapshot (f: std::string(config::Settings&),
-// empty on success, table unchanged on failure), through the Left-Right pair:
-// applied to the standby copy, published, then applied to the other copy
-// after a grace period (src/daemon/rcu.h). No copy of the Settings is made.
-// Each published change takes the next generation.
-template <class F>
-tl::expected<uint64_t, std::string> change(DaemonState& st, F&& f) {
-  std::lock_guard lock(st.change_mutex);
-  const uint64_t generation = st.next_generation;
-  std::string why = st.snapshot.apply([&](Snapshot& s) -> std::string {
-    std::string w = f(s.settings);
-    if (w.empty()) {
-      s.generation = generation;
-    }
-    return w;
-  });
-  if (!why.empty()) {
-    return tl::unexpected(why);
-  }
-  ++st.next_generation;
-  return generation;
 }
 
 Json stats_json(const DaemonState& st) {
@@ -195,6 +175,15 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
     log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
     return tl::unexpected(st.last_reload_error);
   }
+  // The file's EAMs replace the file's EAMs only (tables.h); a conflict
+  // with an edge46ctl entry refuses the whole reload, nothing changed.
+  std::size_t eams_removed = 0, eams_added = 0;
+  if (auto why = st.eamt.replace_file((*snap)->settings.eamt, eams_removed, eams_added); !why.empty()) {
+    ++st.reloads_failed;
+    st.last_reload_error = st.config_path + ": " + why;
+    log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
+    return tl::unexpected(st.last_reload_error);
+  }
   ++st.next_generation;
   ++st.reloads_ok;
   st.last_reload_error.clear();
@@ -204,7 +193,8 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
   cur = st.snapshot.current();
   log_info("configuration reloaded from " + st.config_path + " (generation " + std::to_string(cur->generation) +
            ", role " + std::string(pipeline::role_name(cur->role.role)) + ", " +
-           std::to_string(cur->settings.xlat.eamt.entries().size()) + " EAMs)");
+           std::to_string(st.eamt.current().entries().size()) + " EAMs: " + std::to_string(eams_removed) +
+           " removed, " + std::to_string(eams_added) + " added from the file)");
   if (!warning.empty()) {
     log_warning(warning);
   }
@@ -237,17 +227,21 @@ Json handle(DaemonState& st, const Json& req) {
                 {"reloads_failed", st.reloads_failed},
                 {"last_reload_error", st.last_reload_error},
                 {"pool6", pool6_json(s.xlat)},
-                {"eamt_entries", s.xlat.eamt.entries().size()},
+                {"eamt_entries", st.eamt.current().entries().size()},
                 {"pid", static_cast<long>(::getpid())}};
   }
   if (cmd == "config.show") {
+    // The running configuration, runtime tables included (every EAM, from
+    // any source): saved to the file, it reloads to what runs now.
+    config::Settings shown = s;
+    shown.eamt = st.eamt.current();
     Json j{{"ok", true}, {"generation", snap->generation}};
-    j["config"] = Json::parse(config::to_json(s).dump());
-    j["toml"] = config::dump_toml(s);
+    j["config"] = Json::parse(config::to_json(shown).dump());
+    j["toml"] = config::dump_toml(shown);
     return j;
   }
   if (cmd == "eamt.show") {
-    return Json{{"ok", true}, {"eamt", eamt_json(s.xlat.eamt)}};
+    return Json{{"ok", true}, {"eamt", eamt_json(st.eamt)}};
   }
   if (cmd == "pool6.show") {
     return Json{{"ok", true}, {"pool6", pool6_json(s.xlat)}};
@@ -258,20 +252,14 @@ Json handle(DaemonState& st, const Json& req) {
       return fail(eam.error());
     }
     const bool add = cmd == "eamt.add";
-    lock.unlock();
-    auto gen = change(st, [&](config::Settings& n) -> std::string {
-      if (add) {
-        return n.xlat.eamt.add(*eam);
-      }
-      return n.xlat.eamt.remove(*eam) ? std::string{}
-                                      : "no such EAM: " + net::to_string(eam->v6) + " " + net::to_string(eam->v4);
-    });
-    if (!gen) {
-      return fail(gen.error());
+    // One entry applied to the runtime table (no snapshot, no copy).
+    std::string why = add ? st.eamt.add(*eam) : st.eamt.remove(*eam);
+    if (!why.empty()) {
+      return fail(why);
     }
     log_info(std::string(add ? "EAM added: " : "EAM removed: ") + net::to_string(eam->v6) + " <-> " +
-             net::to_string(eam->v4) + " (generation " + std::to_string(*gen) + ")");
-    return Json{{"ok", true}, {"generation", *gen}};
+             net::to_string(eam->v4) + " (EAMT version " + std::to_string(st.eamt.version()) + ")");
+    return Json{{"ok", true}, {"version", st.eamt.version()}};
   }
   if (cmd == "stats") {
     return stats_json(st);

@@ -11,9 +11,10 @@
 //   {"cmd":"reload"}
 //
 // Every answer has "ok": true plus the data, or "ok": false and "error".
-// Runtime changes (eamt.add/remove) publish a new snapshot at once and are
-// visible in config.show; a reload rebuilds everything from the file, so it
-// discards runtime changes (as Jool's does).
+// Runtime changes (eamt.add/remove) are applied one entry at a time to the
+// runtime EAMT (tables.h), outside the configuration snapshot, and shown by
+// eamt.show (with each entry's source) and config.show. A reload replaces
+// the file's entries only: edge46ctl's survive it.
 #pragma once
 
 #include <string>

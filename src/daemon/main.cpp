@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   st.tun_name = tun_name;
   st.workers = workers;
   const pipeline::Role role = (*snap)->role.role;
+  st.eamt.init((*snap)->settings.eamt);  // the runtime EAMT starts as the file's
   st.snapshot.reset(std::move(*snap));  // before any worker: no grace period to wait for
 
   // Without root the path in the error is not the whole story: say what is

@@ -22,6 +22,7 @@
 
 #include "config/settings.h"
 #include "daemon/rcu.h"
+#include "daemon/tables.h"
 #include "daemon/tun_routes.h"
 #include "pipeline/counters.h"
 #include "pipeline/pipeline.h"
@@ -50,6 +51,7 @@ struct DaemonState {
   unsigned workers = 1;
   std::string offload = "off";  // TUN offloads as opened: "on", or "off (why)"; set before the server starts
   SnapshotStore snapshot;
+  EamtStore eamt;  // runtime table (tables.h): outside the snapshot
   TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
 
   // The loop guard's state for `edge46ctl status`: "on (N IPv6 routes into

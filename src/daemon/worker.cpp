@@ -16,9 +16,6 @@ namespace edge46::daemon {
 void run_worker(const WorkerArgs& a) {
   auto area = std::make_unique<pipeline::OffloadArea>();
   xlat::Output* out = &area->out;
-  // RFC 7739 IPv4 IDs and RFC 6791 address choice: random per worker; the
-  // fixed seed below is only a fallback should getrandom(2) fail.
-  if (!xlat::seed_from_entropy(*out)) xlat::seed(*out, static_cast<uint64_t>(a.index + 1) * 0x9e3779b97f4a7c15ull);
   auto burst = std::make_unique<io::Burst>();
   auto& c = a.state->counters.worker(a.index);
   auto last_error_log = std::chrono::steady_clock::time_point{};
@@ -44,6 +41,11 @@ void run_worker(const WorkerArgs& a) {
   auto ctx = std::make_unique<pipeline::WorkerContext>(
       pipeline::ReassemblyLimits{lim0.reassembly_slots, lim0.reassembly_memory, lim0.reassembly_timeout_ms},
       pipeline::RateLimit{lim0.icmp_error_rate, lim0.icmp_error_burst});
+  // RFC 7739 IPv4 IDs and RFC 6791 address choice: random per worker; the
+  // fixed seed below is only a fallback should getrandom(2) fail.
+  if (!xlat::seed_from_entropy(ctx->xlat)) {
+    xlat::seed(ctx->xlat, static_cast<uint64_t>(a.index + 1) * 0x9e3779b97f4a7c15ull);
+  }
 
   while (!a.stop->load(std::memory_order_relaxed)) {
     RcuReaderThread::quiescent();  // the previous burst's snapshot is no longer used
@@ -69,13 +71,13 @@ void run_worker(const WorkerArgs& a) {
     ctx->now_ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
     // One snapshot per burst: a reload takes effect at the next burst.
     const Snapshot* snap = a.state->snapshot.read();
-    const auto& xcfg = snap->settings.xlat;
-    pipeline::RoleConfig role = snap->role;
-    role.tun_routes = a.state->tun_routes.read();
+    // The runtime tables are published apart from the snapshot (tables.h).
+    const pipeline::Env env{snap->settings.xlat, snap->role, *a.state->eamt.read(), a.state->tun_routes.read()};
+    const pipeline::Composition process = pipeline::composition(snap->role.role);
     ctx->icmp_limit = {snap->settings.limits.icmp_error_rate, snap->settings.limits.icmp_error_burst};
     if (a.offload) {
       for (int i = 0; i < n; ++i) {
-        pipeline::process_vnet(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *area, c, *ctx);
+        pipeline::process_vnet(env, burst->packet(static_cast<std::size_t>(i)), *area, c, *ctx);
         for (uint32_t k = 0; k < area->count; ++k) {
           const auto& e = area->em[k];
           std::span<const uint8_t> vh(reinterpret_cast<const uint8_t*>(&e.vnet), io::kVnetHdrSize);
@@ -87,7 +89,7 @@ void run_worker(const WorkerArgs& a) {
       continue;
     }
     for (int i = 0; i < n; ++i) {
-      auto r = pipeline::process(xcfg, role, burst->packet(static_cast<std::size_t>(i)), *out, c, *ctx);
+      auto r = process(env, burst->packet(static_cast<std::size_t>(i)), *out, c, *ctx);
       if (!r.emitted()) {
         continue;
       }

@@ -115,9 +115,9 @@ void emit_outputs(OffloadArea& a) noexcept {
 }
 
 // The plain path for one packet with a complete checksum.
-void process_plain(const xlat::Config& x, const RoleConfig& r, std::span<const uint8_t> pkt, OffloadArea& a,
-                   Counters& c, WorkerContext& ctx) noexcept {
-  auto res = process(x, r, pkt, a.out, c, ctx);
+void process_plain(const Env& env, std::span<const uint8_t> pkt, OffloadArea& a, Counters& c,
+                   WorkerContext& ctx) noexcept {
+  auto res = process(env, pkt, a.out, c, ctx);
   if (res.emitted()) emit_outputs(a);
 }
 
@@ -172,8 +172,7 @@ bool complete_checksum(std::span<uint8_t> pkt, uint16_t csum_start, uint16_t csu
   return true;
 }
 
-void process_vnet(const xlat::Config& x, const RoleConfig& r, std::span<uint8_t> frame, OffloadArea& a, Counters& c,
-                  WorkerContext& ctx) noexcept {
+void process_vnet(const Env& env, std::span<uint8_t> frame, OffloadArea& a, Counters& c, WorkerContext& ctx) noexcept {
   a.count = 0;
   a.stage_used = 0;
   a.out.count = 0;
@@ -207,7 +206,7 @@ void process_vnet(const xlat::Config& x, const RoleConfig& r, std::span<uint8_t>
     if ((h.flags & kVnetNeedsCsum) != 0) {
       complete_checksum(pkt, h.csum_start, h.csum_offset);  // offsets checked above
     }
-    process_plain(x, r, pkt, a, c, ctx);
+    process_plain(env, pkt, a, c, ctx);
     return;
   }
 
@@ -217,7 +216,7 @@ void process_vnet(const xlat::Config& x, const RoleConfig& r, std::span<uint8_t>
 
   // Segment 0 through the role pipeline.
   uint32_t len0 = build_segment(pkt, t, h.gso_size, 0, a);
-  auto res = process(x, r, {a.seg.data(), len0}, a.out, c, ctx);
+  auto res = process(env, {a.seg.data(), len0}, a.out, c, ctx);
   bool whole = false;
   if (res.emitted() && res.verdict.outcome != xlat::Outcome::kIcmpError && a.out.count == 1) {
     const auto& e = a.out.packets[0];
@@ -270,7 +269,7 @@ void process_vnet(const xlat::Config& x, const RoleConfig& r, std::span<uint8_t>
   if (res.emitted()) stage_outputs(a, c);
   for (uint32_t i = 1; i < nseg; ++i) {
     uint32_t len = build_segment(pkt, t, h.gso_size, i, a);
-    auto ri = process(x, r, {a.seg.data(), len}, a.out, c, ctx);
+    auto ri = process(env, {a.seg.data(), len}, a.out, c, ctx);
     if (ri.emitted()) stage_outputs(a, c);
   }
 }

@@ -76,8 +76,8 @@ struct OffloadArea {
 // Processes one frame read from a TUN with IFF_VNET_HDR (the 10-byte header
 // first). The frame may be modified (checksum completion). Fills area.em
 // with what to write, in order; counts everything in c.
-void process_vnet(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<uint8_t> frame, OffloadArea& area,
-                  Counters& c, WorkerContext& ctx) noexcept;
+void process_vnet(const Env& env, std::span<uint8_t> frame, OffloadArea& area, Counters& c,
+                  WorkerContext& ctx) noexcept;
 
 // Completes a partial checksum (NEEDS_CSUM) in place: the one's complement
 // sum from csum_start to the end, complemented, stored at csum_start +

@@ -31,23 +31,25 @@ std::optional<xlat::Family> classify(std::span<const uint8_t> in) noexcept {
   }
 }
 
-std::optional<PipelineDrop> er_check(const xlat::Config& xcfg, const RoleConfig& rcfg, xlat::Family ingress,
-                                     std::span<const uint8_t> in) noexcept {
+std::optional<PipelineDrop> er_check(const Env& env, xlat::Family ingress, std::span<const uint8_t> in) noexcept {
+  const RoleConfig& rcfg = env.role;
+  const xlat::Config& xcfg = env.xcfg;
+  const mapping::Eamt& eamt = env.eamt;
   if (rcfg.role != Role::kSiitDcEr) return std::nullopt;
   if (ingress == xlat::Family::kV4) {
     // Too short to hold a source: the core names the malformation.
     if (!rcfg.ingress_filter || in.size() < net::ipv4::kMinHeader) return std::nullopt;
     auto src = net::read_ipv4(in.data() + net::ipv4::kSrc);
-    if (!xcfg.eamt.covers_v4(src)) return PipelineDrop::kErIngressFilter;
+    if (!eamt.covers_v4(src)) return PipelineDrop::kErIngressFilter;
     return std::nullopt;
   }
   if (!rcfg.drop_own_service_sources || in.size() < net::ipv6::kHeader) return std::nullopt;
   auto src = net::read_ipv6(in.data() + net::ipv6::kSrc);
   // 1) the source is one of the ER's IPv6 service addresses.
-  if (xcfg.eamt.to_v4(src)) return PipelineDrop::kErSpoofedServiceSource;
+  if (eamt.to_v4(src)) return PipelineDrop::kErSpoofedServiceSource;
   // 2) after translation the source equals one of its IPv4 service addresses.
   if (xcfg.pool6) {
-    if (auto v4 = mapping::extract(*xcfg.pool6, src); v4 && xcfg.eamt.covers_v4(*v4)) {
+    if (auto v4 = mapping::extract(*xcfg.pool6, src); v4 && eamt.covers_v4(*v4)) {
       return PipelineDrop::kErSpoofedServiceSource;
     }
   }
@@ -92,10 +94,13 @@ Gather gather_fragment(WorkerContext& ctx, xlat::Family fam, std::span<const uin
   return Gather::kPass;
 }
 
-}  // namespace
-
-Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const uint8_t> in, xlat::Output& out,
-               Counters& c, WorkerContext& ctx) noexcept {
+// The steps every role shares, in order: classify by version, count the
+// input, the role's pre-checks (Pre), reassembly of fragmented ICMP, the
+// translation step (Step), the loop guard, the ICMP error rate limit, and
+// the counting of the verdict.
+template <class Pre, class Step>
+Result run(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Counters& c, WorkerContext& ctx, Pre pre,
+           Step step) noexcept {
   Result r;
   out.count = 0;
   auto fam = classify(in);
@@ -108,7 +113,7 @@ Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const
   c.packets_in[fi].add();
   c.bytes_in[fi].add(in.size());
 
-  if (auto d = er_check(xcfg, rcfg, *fam, in)) {
+  if (auto d = pre(env, *fam, in)) {
     r.pipeline_drop = d;
     c.drop(*d);
     return r;
@@ -139,9 +144,9 @@ Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const
   }
 
   out.reassembled = reassembled;
-  r.verdict = xlat::translate(xcfg, *fam, pkt, out);
+  r.verdict = step(env, *fam, pkt, out, ctx);
   out.reassembled = false;
-  if (auto d = loop_guard(xcfg, rcfg.tun_routes, *fam, pkt, r.verdict, out)) {
+  if (auto d = loop_guard(env.xcfg, env.tun_routes, *fam, pkt, r.verdict, out)) {
     r.verdict = {xlat::Outcome::kDropped, *d};
   }
   switch (r.verdict.outcome) {
@@ -175,6 +180,38 @@ Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const
     c.bytes_out[fo].add(p.length);
   }
   return r;
+}
+
+std::optional<PipelineDrop> no_checks(const Env&, xlat::Family, std::span<const uint8_t>) noexcept {
+  return std::nullopt;
+}
+
+xlat::Verdict siit_step(const Env& env, xlat::Family fam, std::span<const uint8_t> pkt, xlat::Output& out,
+                        WorkerContext& ctx) noexcept {
+  return xlat::translate(env.xcfg, xlat::SiitMapper{env.xcfg, env.eamt}, ctx.xlat, fam, pkt, out);
+}
+
+// siit, siit-dc-br: RFC 7915 with the SIIT mapper.
+Result process_siit(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Counters& c,
+                    WorkerContext& ctx) noexcept {
+  return run(env, in, out, c, ctx, no_checks, siit_step);
+}
+
+// siit-dc-er: the RFC 7756 6 checks, then SIIT.
+Result process_er(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Counters& c,
+                  WorkerContext& ctx) noexcept {
+  return run(env, in, out, c, ctx, er_check, siit_step);
+}
+
+}  // namespace
+
+Composition composition(Role r) noexcept {
+  switch (r) {
+    case Role::kSiit:
+    case Role::kSiitDcBr: return process_siit;
+    case Role::kSiitDcEr: return process_er;
+  }
+  return process_siit;
 }
 
 }  // namespace edge46::pipeline

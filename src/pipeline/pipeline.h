@@ -45,9 +45,19 @@ struct RoleConfig {
   Role role = Role::kSiit;
   bool ingress_filter = false;           // ER only
   bool drop_own_service_sources = true;  // ER only
-  // Not configuration: the kernel's routes into our TUN, set by the worker
-  // for each burst (null: no route information, no loop check). See
-  // pipeline/loop_guard.h.
+};
+
+// Everything one packet is processed against, assembled by the worker once
+// per burst from what the control plane publishes: the configuration
+// snapshot (xcfg, role) and the runtime tables, which live outside the
+// snapshot and change one rule at a time (state kinds (a) and (b) of
+// ../shared/notes/review-foundation.md R2).
+struct Env {
+  const xlat::Config& xcfg;
+  const RoleConfig& role;
+  const mapping::Eamt& eamt;  // RFC 7757: the daemon's runtime EAMT
+  // The kernel's routes into our TUN (null: no route information, no loop
+  // check). See pipeline/loop_guard.h.
   const TunRoutes* tun_routes = nullptr;
 };
 
@@ -78,11 +88,20 @@ std::optional<xlat::Family> classify(std::span<const uint8_t> in) noexcept;
 //    the verdict becomes kDropped (its reason, still counted, says why the
 //    packet was not translated) and pipeline_drop kIcmpErrorRateLimited.
 //    Translated ICMP errors passing through are not limited.
-Result process(const xlat::Config& xcfg, const RoleConfig& rcfg, std::span<const uint8_t> in, xlat::Output& out,
-               Counters& c, WorkerContext& ctx) noexcept;
+//
+// Each role is one composition of steps (a function), chosen once per
+// burst with composition(role) rather than by tests per packet; process()
+// is the convenience that looks it up.
+using Composition = Result (*)(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Counters& c,
+                               WorkerContext& ctx) noexcept;
+Composition composition(Role r) noexcept;
+
+inline Result process(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Counters& c,
+                      WorkerContext& ctx) noexcept {
+  return composition(env.role.role)(env, in, out, c, ctx);
+}
 
 // The RFC 7756 6 checks alone (exposed for tests).
-std::optional<PipelineDrop> er_check(const xlat::Config& xcfg, const RoleConfig& rcfg, xlat::Family ingress,
-                                     std::span<const uint8_t> in) noexcept;
+std::optional<PipelineDrop> er_check(const Env& env, xlat::Family ingress, std::span<const uint8_t> in) noexcept;
 
 }  // namespace edge46::pipeline

@@ -1,6 +1,7 @@
 // The state one worker's pipeline keeps between packets: the reassembly
 // table for fragmented ICMP, the token buckets of the ICMP errors the
-// translator generates, and the time. Created once per worker on the control
+// translator generates, the translator's IPv4 ID and RNG state, and the
+// time. Created once per worker on the control
 // path (it allocates); then only the owning worker touches it.
 //
 // The worker sets `now_ns` (CLOCK_MONOTONIC) once per burst and copies the
@@ -13,6 +14,7 @@
 
 #include "pipeline/rate_limit.h"
 #include "pipeline/reassembly.h"
+#include "xlat/translate.h"
 
 namespace edge46::pipeline {
 
@@ -26,6 +28,9 @@ struct WorkerContext {
   // does not silence the ICMPv6 errors and vice versa.
   std::array<TokenBucket, 2> icmp_errors{};
   uint64_t now_ns = 0;
+  // The translator's own per-worker state (IPv4 Identification, RNG); seed
+  // it with xlat::seed_from_entropy at worker start.
+  xlat::WorkerState xlat;
 };
 
 }  // namespace edge46::pipeline

@@ -112,6 +112,7 @@ tl::expected<ReplayPipeline, std::string> ReplayPipeline::make(const config::Set
   }
   ReplayPipeline p;
   p.xcfg = &s.xlat;
+  p.eamt = &s.eamt;
   p.role.role = *role;
   p.role.ingress_filter = s.siit_dc.ingress_filter;
   p.role.drop_own_service_sources = s.siit_dc.drop_own_service_sources;
@@ -137,7 +138,8 @@ pipeline::Result ReplayPipeline::run(xlat::Family ingress, std::span<const uint8
   }
   ctx->now_ns = now_ns;
   const uint64_t before = counters->reassembled.get();
-  auto r = pipeline::process(*xcfg, role, in, *out, *counters, *ctx);
+  const pipeline::Env env{*xcfg, role, *eamt};
+  auto r = pipeline::process(env, in, *out, *counters, *ctx);
   last_reassembled = counters->reassembled.get() != before;
   return r;
 }

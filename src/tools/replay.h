@@ -54,6 +54,7 @@ struct ReplayPipeline {
   pipeline::Result run(xlat::Family ingress, std::span<const uint8_t> in, uint64_t now_ns);
 
   const xlat::Config* xcfg = nullptr;
+  const mapping::Eamt* eamt = nullptr;  // the file's EAMs (the replay has no runtime changes)
   pipeline::RoleConfig role;
   std::unique_ptr<pipeline::WorkerContext> ctx;
   std::unique_ptr<pipeline::Counters> counters;

@@ -5,11 +5,11 @@
 
 namespace edge46::xlat::detail {
 
-bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept {
+bool rfc6791_v4(const Config& cfg, WorkerState& ws, Ipv4Addr& addr) noexcept {
   if (cfg.rfc6791v4) {
     const auto& p = *cfg.rfc6791v4;
     uint32_t host = 0;
-    if (cfg.randomize_rfc6791 && p.len < 32) host = next_rand(out) & ~net::mask4(p.len);
+    if (cfg.randomize_rfc6791 && p.len < 32) host = next_rand(ws) & ~net::mask4(p.len);
     addr = Ipv4Addr{p.addr.value | host};
     return true;
   }
@@ -20,13 +20,13 @@ bool rfc6791_v4(const Config& cfg, Output& out, Ipv4Addr& addr) noexcept {
   return false;
 }
 
-bool rfc6791_v6(const Config& cfg, Output& out, Ipv6Addr& addr) noexcept {
+bool rfc6791_v6(const Config& cfg, WorkerState& ws, Ipv6Addr& addr) noexcept {
   if (cfg.rfc6791v6) {
     const auto& p = *cfg.rfc6791v6;
     net::u128 host = 0;
     if (cfg.randomize_rfc6791 && p.len < 128) {
-      net::u128 r = (net::u128{next_rand(out)} << 96) | (net::u128{next_rand(out)} << 64) |
-                    (net::u128{next_rand(out)} << 32) | next_rand(out);
+      net::u128 r = (net::u128{next_rand(ws)} << 96) | (net::u128{next_rand(ws)} << 64) |
+                    (net::u128{next_rand(ws)} << 32) | next_rand(ws);
       host = r & ~net::mask6(p.len);
     }
     addr = Ipv6Addr::from_u128(p.addr.to_u128() | host);
@@ -75,11 +75,11 @@ uint64_t siphash13(uint64_t k0, uint64_t k1, uint64_t m0, uint64_t m1) noexcept 
 
 }  // namespace
 
-uint16_t next_ipv4_id(Output& out, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol) noexcept {
-  auto& st = out.ipv4_ids;
+uint16_t next_ipv4_id(WorkerState& ws, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol) noexcept {
+  auto& st = ws.ipv4_ids;
   const uint64_t h = siphash13(st.key0, st.key1, (uint64_t{src.value} << 32) | dst.value, protocol);
   uint16_t& c = st.counters[h & (Ipv4IdState::kCounters - 1)];
-  c = static_cast<uint16_t>(c + 1 + (next_rand(out) & 7u));
+  c = static_cast<uint16_t>(c + 1 + (next_rand(ws) & 7u));
   return static_cast<uint16_t>((h >> 48) + c);
 }
 
@@ -176,15 +176,15 @@ uint32_t write_own_error_body(const IcmpErrorLayout& l, uint8_t* ic, uint8_t typ
 
 }  // namespace
 
-Verdict icmp4_error(const Config& cfg, Output& out, Drop reason, uint8_t type, uint8_t code, uint32_t rest,
-                    std::span<const uint8_t> offending, const net::Ipv4Packet& parsed) noexcept {
+Verdict icmp4_error(const Config& cfg, WorkerState& ws, Output& out, Drop reason, uint8_t type, uint8_t code,
+                    uint32_t rest, std::span<const uint8_t> offending, const net::Ipv4Packet& parsed) noexcept {
   using namespace net;
   if (!cfg.own_ipv4 || !may_answer_ipv4(parsed)) return drop(reason);
   uint8_t* o = out.buffer.data();
   uint8_t* ic = o + kIcmp4Error.ip;
   const uint32_t icmp_len = write_own_error_body(kIcmp4Error, ic, type, code, rest, offending);
   const uint32_t total = kIcmp4Error.ip + icmp_len;
-  write_ipv4_header(o, 0, static_cast<uint16_t>(total), next_ipv4_id(out, *cfg.own_ipv4, parsed.src, proto::kIcmp), 0,
+  write_ipv4_header(o, 0, static_cast<uint16_t>(total), next_ipv4_id(ws, *cfg.own_ipv4, parsed.src, proto::kIcmp), 0,
                     64, proto::kIcmp, *cfg.own_ipv4, parsed.src);
   store16(ic + icmp::kChecksum, csum_finish(csum_add_bytes(0, ic, icmp_len)));
   emit(out, Family::kV4, 0, total);

@@ -1,6 +1,7 @@
-// The translator's configuration snapshot: everything one translation step
-// reads. Built and validated by the control plane (src/config), then shared
-// read-only by the workers and swapped whole on reload.
+// The translator's configuration snapshot: every setting one translation
+// step reads. The tables that change at run time (the EAMT, the PE's MR-DB)
+// are not here: they are the mappers' (xlat/mapper.h), published apart. Built and validated by the control plane
+// (src/config), then shared read-only by the workers and swapped whole on reload.
 #pragma once
 
 #include <array>
@@ -9,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "mapping/eamt.h"
 #include "mapping/lpm.h"
 #include "mapping/rfc6052.h"
 #include "net/addr.h"
@@ -31,7 +31,6 @@ enum class HairpinMode : uint8_t {
 struct Config {
   // --- address mapping -----------------------------------------------------
   std::optional<mapping::Pool6> pool6;          // RFC 6052 prefix (or low32 layout)
-  mapping::Eamt eamt;                           // RFC 7757, tried before pool6
   mapping::LpmTable<uint32_t, bool> denylist4;  // never translated via pool6
   HairpinMode hairpin = HairpinMode::kIntrinsic;
 

@@ -4,8 +4,9 @@
 
 namespace edge46::xlat {
 
-Verdict translate(const Config& cfg, Family ingress, std::span<const uint8_t> in, Output& out) noexcept {
-  return ingress == Family::kV4 ? translate_46(cfg, in, out) : translate_64(cfg, in, out);
+Verdict translate(const Config& cfg, const mapping::Eamt& eamt, WorkerState& ws, Family ingress,
+                  std::span<const uint8_t> in, Output& out) noexcept {
+  return translate(cfg, SiitMapper{cfg, eamt}, ws, ingress, in, out);
 }
 
 namespace {
@@ -18,26 +19,26 @@ uint64_t splitmix64(uint64_t& x) noexcept {
 }
 
 // RFC 7739 5.3: random key, random initial counter values.
-void fill(Output& out, uint64_t key0, uint64_t key1, uint64_t rng, uint64_t counters) noexcept {
-  out.ipv4_ids.key0 = key0;
-  out.ipv4_ids.key1 = key1;
-  out.rng = rng != 0 ? rng : 0x853c49e6748fea9bull;
-  for (auto& c : out.ipv4_ids.counters) c = static_cast<uint16_t>(splitmix64(counters));
+void fill(WorkerState& ws, uint64_t key0, uint64_t key1, uint64_t rng, uint64_t counters) noexcept {
+  ws.ipv4_ids.key0 = key0;
+  ws.ipv4_ids.key1 = key1;
+  ws.rng = rng != 0 ? rng : 0x853c49e6748fea9bull;
+  for (auto& c : ws.ipv4_ids.counters) c = static_cast<uint16_t>(splitmix64(counters));
 }
 
 }  // namespace
 
-void seed(Output& out, uint64_t seed) noexcept {
+void seed(WorkerState& ws, uint64_t seed) noexcept {
   const uint64_t k0 = splitmix64(seed), k1 = splitmix64(seed), r = splitmix64(seed);
-  fill(out, k0, k1, r, splitmix64(seed));
+  fill(ws, k0, k1, r, splitmix64(seed));
 }
 
-bool seed_from_entropy(Output& out) noexcept {
+bool seed_from_entropy(WorkerState& ws) noexcept {
   uint64_t s[4];
   // Up to 256 bytes, getrandom(2) is not interrupted by signals once the
   // pool is initialised; it blocks until then (worker start, not the path).
   if (getrandom(s, sizeof s, 0) != static_cast<ssize_t>(sizeof s)) return false;
-  fill(out, s[0], s[1], s[2], s[3]);
+  fill(ws, s[0], s[1], s[2], s[3]);
   return true;
 }
 

@@ -22,6 +22,7 @@
 
 #include "core/drop_reason.h"
 #include "xlat/config.h"
+#include "xlat/mapper.h"
 
 namespace edge46::xlat {
 
@@ -59,6 +60,16 @@ struct Ipv4IdState {
   uint64_t key1 = 0x646f72616e646f6dull;
 };
 
+// The state one worker's translations keep between packets (the
+// "worker state is explicit" seam): the RFC 7739 IPv4 Identification
+// counters and the RNG behind random ID steps and randomized RFC 6791
+// sources. Owned by the worker (pipeline::WorkerContext), passed to every
+// translation; never shared between threads.
+struct WorkerState {
+  Ipv4IdState ipv4_ids;
+  uint64_t rng = 0x853c49e6748fea9bull;  // never 0 (xorshift)
+};
+
 // Per-worker output area, reused for every packet. Large enough for a 64 KiB
 // packet fragmented to 1280-byte pieces plus a hairpin scratch copy.
 struct Output {
@@ -68,19 +79,6 @@ struct Output {
   alignas(64) std::array<uint8_t, kBufferSize> buffer;
   std::array<Emitted, kMaxPackets> packets;
   uint32_t count = 0;
-
-  // Worker-local state that is not configuration: IPv4 Identification, and
-  // the RNG behind random ID increments and randomized RFC 6791 source
-  // addresses. It belongs with the rest of a worker's state in
-  // pipeline::WorkerContext (src/pipeline/worker_context.h: reassembly,
-  // ICMP error buckets), not in an output buffer. It stays here for now
-  // because translate() takes only (Config, input, Output) and xlat cannot
-  // see pipeline types (pipeline depends on xlat): moving it needs an
-  // xlat-side worker context passed to translate() and held by
-  // WorkerContext, the "worker state is explicit" seam of issue 8 (the PE),
-  // which reworks translate()'s parameters anyway (the mapping strategy).
-  Ipv4IdState ipv4_ids;
-  uint64_t rng = 0x853c49e6748fea9bull;  // never 0 (xorshift)
   // Set by the caller for one call: the input is a datagram the caller
   // reassembled from fragments (an IPv6 one keeps its Fragment header with
   // offset 0, M 0). 6->4 then leaves DF clear and fragments to the IPv4 MTU
@@ -93,17 +91,42 @@ struct Output {
   }
 };
 
-// Seeds the worker-local state of `out` (IPv4 Identification, RNG):
-// deterministically from `seed` (tests, replay), or from getrandom(2) at
-// worker start (returns false, leaving the state as it was, when the kernel
-// has no entropy to give).
-void seed(Output& out, uint64_t seed) noexcept;
-bool seed_from_entropy(Output& out) noexcept;
+// Seeds a worker's state (IPv4 Identification, RNG): deterministically from
+// `seed` (tests, replay), or from getrandom(2) at worker start (returns
+// false, leaving the state as it was, when the kernel has no entropy to
+// give).
+void seed(WorkerState& ws, uint64_t seed) noexcept;
+bool seed_from_entropy(WorkerState& ws) noexcept;
 
-Verdict translate(const Config& cfg, Family ingress, std::span<const uint8_t> in, Output& out) noexcept;
+// One translation, with the address mapping as a compile-time strategy
+// (xlat/mapper.h: SiitMapper for SIIT and SIIT-DC, PeMapper for the PE):
+// the header translation, checksums, ICMP, PMTU and fragment logic of RFC
+// 7915 are shared; only the addresses differ. Instantiated for the mappers
+// listed in EDGE46_XLAT_MAPPERS (translate_46.cpp / translate_64.cpp).
+template <class Mapper>
+Verdict translate_46(const Config& cfg, const Mapper& m, WorkerState& ws, std::span<const uint8_t> in,
+                     Output& out) noexcept;
+template <class Mapper>
+Verdict translate_64(const Config& cfg, const Mapper& m, WorkerState& ws, std::span<const uint8_t> in,
+                     Output& out) noexcept;
 
-// Direction-specific entry points (translate() dispatches to these).
-Verdict translate_46(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept;
-Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept;
+template <class Mapper>
+inline Verdict translate(const Config& cfg, const Mapper& m, WorkerState& ws, Family ingress,
+                         std::span<const uint8_t> in, Output& out) noexcept {
+  return ingress == Family::kV4 ? translate_46(cfg, m, ws, in, out) : translate_64(cfg, m, ws, in, out);
+}
+
+// SIIT with the EAMT held outside the configuration (the daemon's runtime
+// table): the common case, spelled out for callers and tests.
+Verdict translate(const Config& cfg, const mapping::Eamt& eamt, WorkerState& ws, Family ingress,
+                  std::span<const uint8_t> in, Output& out) noexcept;
+
+#define EDGE46_XLAT_DECLARE(M)                                                                             \
+  extern template Verdict translate_46<M>(const Config&, const M&, WorkerState&, std::span<const uint8_t>, \
+                                          Output&) noexcept;                                               \
+  extern template Verdict translate_64<M>(const Config&, const M&, WorkerState&, std::span<const uint8_t>, \
+                                          Output&) noexcept;
+EDGE46_XLAT_MAPPERS(EDGE46_XLAT_DECLARE)
+#undef EDGE46_XLAT_DECLARE
 
 }  // namespace edge46::xlat

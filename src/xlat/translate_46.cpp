@@ -132,11 +132,13 @@ bool map_icmp_error_46(const Config& cfg, const uint8_t* ic, const Ipv4Packet& i
 // Translates the packet quoted in an ICMPv4 error into o (IPv6 header, an
 // optional Fragment header, then every remaining quoted byte, padding
 // included). Returns the number of bytes written, or 0 with `why` set.
-uint32_t translate_inner_46(const Config& cfg, const Ipv4Packet& in, uint32_t quoted_len, bool hairpin, uint8_t* o,
-                            Drop& why) noexcept {
+template <class M>
+uint32_t translate_inner_46(const Config& cfg, const M& m, const Ipv4Packet& in, uint32_t quoted_len, bool hairpin,
+                            uint8_t* o, Drop& why) noexcept {
   Ipv6Addr s6, d6;
   // The quoted packet travelled the other way: its source is the IPv6 node.
-  if (!mapped(map_46(cfg, in.src, true, true, s6)) || !mapped(map_46(cfg, in.dst, !hairpin, true, d6))) {
+  if (!mapped(m.map_46(in.src, Side::kV6, Ask{true, true}, s6)) ||
+      !mapped(m.map_46(in.dst, Side::kV4, Ask{!hairpin, true}, d6))) {
     why = Drop::kInnerNoMapping;
     return 0;
   }
@@ -179,7 +181,9 @@ uint32_t translate_inner_46(const Config& cfg, const Ipv4Packet& in, uint32_t qu
 
 // RFC 7915 4.2 (ICMPv4 error -> ICMPv6 error) with RFC 4884 handling as Jool
 // does it: the extension is opaque, kept whole or dropped whole.
-Verdict icmp_error_46(const Config& cfg, const Ipv4Packet& p, Output& out, Opts46 opts) noexcept {
+template <class M>
+Verdict icmp_error_46(const Config& cfg, const M& m, WorkerState& ws, const Ipv4Packet& p, Output& out,
+                      Opts46 opts) noexcept {
   const uint8_t* ic = p.payload();
   const uint32_t icmp_len = p.payload_length();
   if (csum_fold(csum_add_bytes(0, ic, icmp_len)) != 0xffff) return drop(Drop::kBadIcmpChecksum);
@@ -197,8 +201,8 @@ Verdict icmp_error_46(const Config& cfg, const Ipv4Packet& p, Output& out, Opts4
     return drop(Drop::kBadInnerPacket);
   }
 
-  ErrorMap m;
-  if (!map_icmp_error_46(cfg, ic, inner, m)) return drop(Drop::kIcmpUntranslatable);
+  ErrorMap em;
+  if (!map_icmp_error_46(cfg, ic, inner, em)) return drop(Drop::kIcmpUntranslatable);
 
   // A reserved (martian) source: RFC 7915 4.1 says a translator SHOULD
   // silently drop a packet with an illegal source such as 0.0.0.0 or
@@ -212,32 +216,32 @@ Verdict icmp_error_46(const Config& cfg, const Ipv4Packet& p, Output& out, Opts4
   Ipv6Addr s6, d6;
   // Both addresses of an ICMP error skip the denylist (as Jool does): the
   // error concerns traffic that was translated.
-  if (!mapped(map_46(cfg, p.dst, true, true, d6))) return drop(Drop::kNoMappingDst);
+  if (!mapped(m.map_46(p.dst, Side::kV6, Ask{true, true}, d6))) return drop(Drop::kNoMappingDst);
   bool src_eam = !(opts.hairpin && p.src == inner.dst);
-  if (!mapped(map_46(cfg, p.src, src_eam, true, s6)) && !rfc6791_v6(cfg, out, s6)) {
+  if (!mapped(m.map_46(p.src, Side::kV4, Ask{src_eam, true}, s6)) && !rfc6791_v6(cfg, ws, s6)) {
     return drop(Drop::kNoMappingSrc);
   }
   if (opts.decrement_ttl && p.ttl <= 1) return drop(Drop::kTtlExceeded);  // never answer an error
 
   uint8_t* o = out.buffer.data();
   Drop why = Drop::kNone;
-  const uint32_t op_out = translate_inner_46(cfg, inner, quoted, opts.hairpin, o + kIcmp6Error.hdrs(), why);
+  const uint32_t op_out = translate_inner_46(cfg, m, inner, quoted, opts.hairpin, o + kIcmp6Error.hdrs(), why);
   if (op_out == 0) return drop(why);
 
   uint32_t attr = 0;
-  const uint32_t total = assemble_rfc4884(kIcmp6Error, o, op_out, ic + 8 + quoted, ie, m.force_remove_ie, attr);
+  const uint32_t total = assemble_rfc4884(kIcmp6Error, o, op_out, ic + 8 + quoted, ie, em.force_remove_ie, attr);
 
   const uint8_t tc = cfg.zeroize_traffic_class ? 0 : p.tos;
   const auto hlim = static_cast<uint8_t>(opts.decrement_ttl ? p.ttl - 1 : p.ttl);
   write_ipv6_header(o, tc, 0, static_cast<uint16_t>(total - 40), proto::kIcmp6, hlim, s6, d6);
   uint8_t* ic6 = o + 40;
-  ic6[icmp::kType] = m.type;
-  ic6[icmp::kCode] = m.code;
+  ic6[icmp::kType] = em.type;
+  ic6[icmp::kCode] = em.code;
   store16(ic6 + icmp::kChecksum, 0);
-  if (m.type == 1 || m.type == 3) {
+  if (em.type == 1 || em.type == 3) {
     store32(ic6 + icmp::kRest, attr << 24);
   } else {
-    store32(ic6 + icmp::kRest, m.rest);
+    store32(ic6 + icmp::kRest, em.rest);
   }
   uint64_t sum = pseudo_header_sum6(s6, d6, proto::kIcmp6, total - 40);
   store16(ic6 + icmp::kChecksum, csum_finish(csum_add_bytes(sum, ic6, total - 40)));
@@ -273,10 +277,12 @@ Verdict fragment_6(const uint8_t* staged, uint32_t len, uint32_t limit, Output& 
 
 }  // namespace
 
-Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output& out, Opts46 opts) noexcept {
+template <class M>
+Verdict translate_46_impl(const Config& cfg, const M& m, WorkerState& ws, std::span<const uint8_t> in, Output& out,
+                          Opts46 opts) noexcept {
   Ipv4Packet p;
   if (Drop d = parse_ipv4(in, p, true); d != Drop::kNone) return drop(d);
-  if (cfg.hairpin == HairpinMode::kSimple) opts.hairpin = true;
+  if (m.hairpin_all_46()) opts.hairpin = true;
   const bool answer = opts.decrement_ttl;  // a hairpin's second pass never answers
   const std::span<const uint8_t> whole{p.hdr, p.total_length};
   const uint8_t* l4 = p.payload();
@@ -287,20 +293,22 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
   if (p.protocol == proto::kIcmp) {
     if (p.is_fragment()) return drop(Drop::kFragmentedIcmp);
     if (l4_len < icmp::kHeader) return drop(Drop::kBadL4Header);
-    if (is_icmp4_error(l4[icmp::kType])) return icmp_error_46(cfg, p, out, opts);
+    if (is_icmp4_error(l4[icmp::kType])) return icmp_error_46(cfg, m, ws, p, out, opts);
   }
 
   Ipv6Addr s6, d6;
-  if (Via v = map_46(cfg, p.dst, true, false, d6); !mapped(v)) return drop(unmapped_reason(v, Drop::kNoMappingDst));
-  if (Via v = map_46(cfg, p.src, !opts.hairpin, false, s6); !mapped(v)) {
-    return drop(unmapped_reason(v, Drop::kNoMappingSrc));
+  if (Via v = m.map_46(p.dst, Side::kV6, Ask{true, false}, d6); !mapped(v)) {
+    return drop(m.unmapped(v, Side::kV6, Drop::kNoMappingDst));
+  }
+  if (Via v = m.map_46(p.src, Side::kV4, Ask{!opts.hairpin, false}, s6); !mapped(v)) {
+    return drop(m.unmapped(v, Side::kV4, Drop::kNoMappingSrc));
   }
 
   if (opts.decrement_ttl && p.ttl <= 1) {
-    return answer ? icmp4_error(cfg, out, Drop::kTtlExceeded, 11, 0, 0, whole, p) : drop(Drop::kTtlExceeded);
+    return answer ? icmp4_error(cfg, ws, out, Drop::kTtlExceeded, 11, 0, 0, whole, p) : drop(Drop::kTtlExceeded);
   }
   if (p.ihl > ipv4::kMinHeader && has_unexpired_source_route(p)) {
-    return answer ? icmp4_error(cfg, out, Drop::kSourceRoute, 3, 5, 0, whole, p) : drop(Drop::kSourceRoute);
+    return answer ? icmp4_error(cfg, ws, out, Drop::kSourceRoute, 3, 5, 0, whole, p) : drop(Drop::kSourceRoute);
   }
 
   // Transport checks that can refuse the packet.
@@ -320,7 +328,7 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
     if (load16(l4 + udp::kChecksum) == 0) {
       // RFC 7915 4.5: a fragment cannot be amended; otherwise per configuration.
       if (p.is_fragment() || !cfg.amend_udp_checksum_zero) {
-        return answer ? icmp4_error(cfg, out, Drop::kUdpZeroChecksum, 3, 13, 0, whole, p)
+        return answer ? icmp4_error(cfg, ws, out, Drop::kUdpZeroChecksum, 3, 13, 0, whole, p)
                       : drop(Drop::kUdpZeroChecksum);
       }
       amend_udp = true;
@@ -340,7 +348,8 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
       // Fragment header as well (20 + 8 bytes), so reporting MTU - 20 would
       // refuse the sender's obedient retry again: a PMTU black hole.
       uint32_t mtu = cfg.ipv6_mtu - (frag_hdr ? 28 : 20);
-      return answer ? icmp4_error(cfg, out, Drop::kFragNeeded, 3, 4, mtu & 0xffffu, whole, p) : drop(Drop::kFragNeeded);
+      return answer ? icmp4_error(cfg, ws, out, Drop::kFragNeeded, 3, 4, mtu & 0xffffu, whole, p)
+                    : drop(Drop::kFragNeeded);
     }
   } else {
     limit = std::min(cfg.lowest_ipv6_mtu, cfg.ipv6_mtu);
@@ -392,9 +401,18 @@ Verdict translate_46_impl(const Config& cfg, std::span<const uint8_t> in, Output
 
 }  // namespace detail
 
-Verdict translate_46(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept {
+template <class M>
+Verdict translate_46(const Config& cfg, const M& m, WorkerState& ws, std::span<const uint8_t> in,
+                     Output& out) noexcept {
   out.count = 0;
-  return detail::translate_46_impl(cfg, in, out, detail::Opts46{false, true});
+  return detail::translate_46_impl(cfg, m, ws, in, out, detail::Opts46{false, true});
 }
+
+#define EDGE46_XLAT_DEFINE(M)                                                                                    \
+  template Verdict detail::translate_46_impl<M>(const Config&, const M&, WorkerState&, std::span<const uint8_t>, \
+                                                Output&, detail::Opts46) noexcept;                               \
+  template Verdict translate_46<M>(const Config&, const M&, WorkerState&, std::span<const uint8_t>, Output&) noexcept;
+EDGE46_XLAT_MAPPERS(EDGE46_XLAT_DEFINE)
+#undef EDGE46_XLAT_DEFINE
 
 }  // namespace edge46::xlat

@@ -111,13 +111,13 @@ bool map_icmp_error_64(const uint8_t* ic, ErrorMap& m) noexcept {
 // IPv4 flags/fragment-offset word and ID for a packet translated from p
 // (RFC 7915 5.1): with a Fragment header, its ID's low bits and MF, DF
 // clear; without, DF iff the IPv4 packet exceeds 1260 bytes.
-void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Ipv4Addr s4, Ipv4Addr d4, Output& out, uint16_t& id,
+void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Ipv4Addr s4, Ipv4Addr d4, WorkerState& ws, uint16_t& id,
                    uint16_t& ff) noexcept {
   if (p.has_frag) {
     id = static_cast<uint16_t>(p.frag_id);
     ff = static_cast<uint16_t>((p.frag_offset / 8) | (p.mf ? ipv4::kFlagMf : 0));
   } else {
-    id = next_ipv4_id(out, s4, d4, map_proto_64(p.protocol));
+    id = next_ipv4_id(ws, s4, d4, map_proto_64(p.protocol));
     ff = ipv4_len > 1260 ? ipv4::kFlagDf : 0;
   }
 }
@@ -125,15 +125,17 @@ void ipv4_id_flags(const Ipv6Packet& p, uint32_t ipv4_len, Ipv4Addr s4, Ipv4Addr
 // Translates the packet quoted in an ICMPv6 error into o. Returns bytes
 // written (0 with `why` on failure); reports whether its source went through
 // pool6 into an EAM-covered IPv4 address (intrinsic hairpin condition B).
-uint32_t translate_inner_64(const Config& cfg, const Ipv6Packet& in, uint32_t quoted_len, uint8_t* o, bool& hairpin,
-                            Drop& why) noexcept {
+template <class M>
+uint32_t translate_inner_64(const Config& cfg, const M& m, const Ipv6Packet& in, uint32_t quoted_len, uint8_t* o,
+                            bool& hairpin, Drop& why) noexcept {
   Ipv4Addr s4, d4;
-  Via vs = map_64(cfg, in.src, true, s4);
-  if (!mapped(vs) || !mapped(map_64(cfg, in.dst, true, d4))) {
+  // The quoted packet travelled the other way: its source is on the IPv4 side.
+  Via vs = m.map_64(in.src, Side::kV4, Ask{true, true}, s4);
+  if (!mapped(vs) || !mapped(m.map_64(in.dst, Side::kV6, Ask{true, true}, d4))) {
     why = Drop::kInnerNoMapping;
     return 0;
   }
-  hairpin = cfg.hairpin == HairpinMode::kIntrinsic && vs == Via::kPool6 && cfg.eamt.covers_v4(s4);
+  hairpin = m.hairpin_64(vs, s4);
   const uint32_t l4_len = in.l4_length();
   uint16_t id = 0, ff = 0;
   if (in.has_frag) {
@@ -199,14 +201,17 @@ Verdict fragment_4(const uint8_t* staged, uint32_t len, uint32_t mtu, Output& ou
   return Verdict{Outcome::kTranslated, Drop::kNone};
 }
 
-Verdict finish_hairpin(const Config& cfg, const uint8_t* v4, uint32_t len, Output& out) noexcept {
-  Verdict v = translate_46_impl(cfg, {v4, len}, out, Opts46{true, false});
+template <class M>
+Verdict finish_hairpin(const Config& cfg, const M& m, WorkerState& ws, const uint8_t* v4, uint32_t len,
+                       Output& out) noexcept {
+  Verdict v = translate_46_impl(cfg, m, ws, {v4, len}, out, Opts46{true, false});
   if (v.outcome == Outcome::kTranslated) v.outcome = Outcome::kHairpinned;
   return v;
 }
 
 // RFC 7915 5.2 (ICMPv6 error -> ICMPv4 error), RFC 4884 as Jool does it.
-Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexcept {
+template <class M>
+Verdict icmp_error_64(const Config& cfg, const M& mp, WorkerState& ws, const Ipv6Packet& p, Output& out) noexcept {
   if (p.is_fragment()) return drop(Drop::kFragmentedIcmp);
   const uint8_t* ic = p.l4();
   const uint32_t icmp_len = p.l4_length();
@@ -232,28 +237,28 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
   if (m.type == 3 && m.code == 4) m.rest = frag_needed_mtu(cfg, load32(ic + 4), inner);
 
   Ipv4Addr s4, d4;
-  if (!mapped(map_64(cfg, p.dst, true, d4))) return drop(Drop::kNoMappingDst);
+  if (!mapped(mp.map_64(p.dst, Side::kV4, Ask{true, true}, d4))) return drop(Drop::kNoMappingDst);
   // The source: its mapping, else an RFC 6791 address. A mapping onto a
   // reserved IPv4 address (a pool6 image of 127/8, 0/8, 224/4, 169.254/16,
   // 255.255.255.255) is no usable source either: RFC 1122 3.2.1.3 forbids
   // those as the source of any datagram, so the router gets an RFC 6791
   // address, or the error is dropped when there is none.
-  if (Via v = map_64(cfg, p.src, true, s4); !mapped(v) || ipv4_reserved(s4)) {
-    if (!rfc6791_v4(cfg, out, s4)) return drop(mapped(v) ? Drop::kReservedSource : Drop::kNoMappingSrc);
+  if (Via v = mp.map_64(p.src, Side::kV6, Ask{true, true}, s4); !mapped(v) || ipv4_reserved(s4)) {
+    if (!rfc6791_v4(cfg, ws, s4)) return drop(mapped(v) ? Drop::kReservedSource : Drop::kNoMappingSrc);
   }
   if (p.hop_limit <= 1) return drop(Drop::kTtlExceeded);  // never answer an error
 
   bool hairpin = false;
   Drop why = Drop::kNone;
   uint8_t* o = out.buffer.data() + kHairpinOffset;  // staged: may hairpin
-  const uint32_t op_out = translate_inner_64(cfg, inner, quoted, o + kIcmp4Error.hdrs(), hairpin, why);
+  const uint32_t op_out = translate_inner_64(cfg, mp, inner, quoted, o + kIcmp4Error.hdrs(), hairpin, why);
   if (op_out == 0) return drop(why);
 
   uint32_t attr = 0;
   const uint32_t total = assemble_rfc4884(kIcmp4Error, o, op_out, ic + 8 + quoted, ie, false, attr);
 
   const uint8_t tos = cfg.override_tos ? cfg.tos : p.traffic_class;
-  const uint16_t id = p.has_frag ? static_cast<uint16_t>(p.frag_id) : next_ipv4_id(out, s4, d4, proto::kIcmp);
+  const uint16_t id = p.has_frag ? static_cast<uint16_t>(p.frag_id) : next_ipv4_id(ws, s4, d4, proto::kIcmp);
   write_ipv4_header(o, tos, static_cast<uint16_t>(total), id, 0, static_cast<uint8_t>(p.hop_limit - 1), proto::kIcmp,
                     s4, d4);
   uint8_t* ic4 = o + 20;
@@ -263,7 +268,7 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
   store32(ic4 + icmp::kRest, m.rest | (m.extensions ? attr << 16 : 0u));
   store16(ic4 + icmp::kChecksum, csum_finish(csum_add_bytes(0, ic4, total - 20)));
 
-  if (hairpin) return finish_hairpin(cfg, o, total, out);
+  if (hairpin) return finish_hairpin(cfg, mp, ws, o, total, out);
   std::memcpy(out.buffer.data(), o, total);
   emit(out, Family::kV4, 0, total);
   return Verdict{Outcome::kTranslated, Drop::kNone};
@@ -272,7 +277,9 @@ Verdict icmp_error_64(const Config& cfg, const Ipv6Packet& p, Output& out) noexc
 }  // namespace
 }  // namespace detail
 
-Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out) noexcept {
+template <class M>
+Verdict translate_64(const Config& cfg, const M& mp, WorkerState& ws, std::span<const uint8_t> in,
+                     Output& out) noexcept {
   using namespace detail;
   using namespace net;
   out.count = 0;
@@ -289,13 +296,15 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   // addresses fails anyway; 4->6 refuses protocol 51, so 6->4 refuses it too.
   if (p.protocol == proto::kIcmp || has_ah(p)) return drop(Drop::kBadProtocol);
   if (p.protocol == proto::kIcmp6 && first && !p.ext_after_frag && l4_len >= 1 && is_icmp6_error(l4[0])) {
-    return icmp_error_64(cfg, p, out);
+    return icmp_error_64(cfg, mp, ws, p, out);
   }
 
   Ipv4Addr s4, d4;
-  const Via vd = map_64(cfg, p.dst, false, d4);
-  if (!mapped(vd)) return drop(unmapped_reason(vd, Drop::kNoMappingDst));
-  if (Via v = map_64(cfg, p.src, false, s4); !mapped(v)) return drop(unmapped_reason(v, Drop::kNoMappingSrc));
+  const Via vd = mp.map_64(p.dst, Side::kV4, Ask{true, false}, d4);
+  if (!mapped(vd)) return drop(mp.unmapped(vd, Side::kV4, Drop::kNoMappingDst));
+  if (Via v = mp.map_64(p.src, Side::kV6, Ask{true, false}, s4); !mapped(v)) {
+    return drop(mp.unmapped(v, Side::kV6, Drop::kNoMappingSrc));
+  }
 
   if (p.ext_after_frag) return icmp6_error(cfg, out, Drop::kExtHeaderAfterFragment, 1, 1, 0, whole, p);
   if (p.segments_left_offset != 0) {
@@ -305,7 +314,7 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
 
   // RFC 7757 4.2.2 (intrinsic): a pool6 destination inside an EAM's IPv4
   // prefix is an IPv6 node; the packet goes straight back to IPv6.
-  const bool hairpin = cfg.hairpin == HairpinMode::kIntrinsic && vd == Via::kPool6 && cfg.eamt.covers_v4(d4);
+  const bool hairpin = mp.hairpin_64(vd, d4);
 
   uint8_t icmp_type4 = 0;
   if (p.protocol == proto::kIcmp6) {
@@ -333,7 +342,7 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
   const uint32_t ipv4_len = 20 + l4_len;
   if (ipv4_len > 65535) return drop(Drop::kBadPayloadLength);
   uint16_t id = 0, ff = 0;
-  ipv4_id_flags(p, ipv4_len, s4, d4, out, id, ff);
+  ipv4_id_flags(p, ipv4_len, s4, d4, ws, id, ff);
   // RFC 7915 5.1: too big for the IPv4 link. A DF packet or an IPv6 fragment
   // gets Packet Too Big (MTU + 20, as Jool); a DF-clear whole packet (<= 1260
   // bytes, so only over a small IPv4 MTU) is fragmented here.
@@ -370,10 +379,15 @@ Verdict translate_64(const Config& cfg, std::span<const uint8_t> in, Output& out
       store16(ol4 + icmp::kChecksum, c == 0 ? 0xffff : c);
     }
   }
-  if (hairpin) return finish_hairpin(cfg, o, ipv4_len, out);
+  if (hairpin) return finish_hairpin(cfg, mp, ws, o, ipv4_len, out);
   if (split) return fragment_4(o, ipv4_len, cfg.ipv4_mtu, out);
   emit(out, Family::kV4, 0, ipv4_len);
   return Verdict{Outcome::kTranslated, Drop::kNone};
 }
+
+#define EDGE46_XLAT_DEFINE(M) \
+  template Verdict translate_64<M>(const Config&, const M&, WorkerState&, std::span<const uint8_t>, Output&) noexcept;
+EDGE46_XLAT_MAPPERS(EDGE46_XLAT_DEFINE)
+#undef EDGE46_XLAT_DEFINE
 
 }  // namespace edge46::xlat

@@ -108,9 +108,17 @@ std::string strip_len(const std::string& s) {
   return s.substr(0, s.find('/'));
 }
 
-edge46::xlat::Config build_config(const json& c) {
+// The translator's settings and its EAMT (a runtime table, kept apart from
+// the configuration as in the daemon).
+struct Setup {
+  edge46::xlat::Config cfg;
+  edge46::mapping::Eamt eamt;
+};
+
+Setup build_config(const json& c) {
   using namespace edge46;
-  xlat::Config cfg;
+  Setup setup;
+  xlat::Config& cfg = setup.cfg;
   auto need = [](auto opt, const std::string& what, const std::string& s) {
     if (!opt) {
       throw BadConfig{what + ": cannot parse \"" + s + "\""};
@@ -124,8 +132,8 @@ edge46::xlat::Config build_config(const json& c) {
   for (const auto& e : c.value("eamt", json::array())) {
     auto s6 = e["ipv6"].get<std::string>();
     auto s4 = e["ipv4"].get<std::string>();
-    auto why = cfg.eamt.add(mapping::Eam{need(net::parse_ipv6_prefix(s6), "eamt.ipv6", s6),
-                                         need(net::parse_ipv4_prefix(s4), "eamt.ipv4", s4)});
+    auto why = setup.eamt.add(mapping::Eam{need(net::parse_ipv6_prefix(s6), "eamt.ipv6", s6),
+                                           need(net::parse_ipv4_prefix(s4), "eamt.ipv4", s4)});
     if (!why.empty()) {
       throw BadConfig{"eamt: " + why};
     }
@@ -178,7 +186,7 @@ edge46::xlat::Config build_config(const json& c) {
   if (!why.empty()) {
     throw BadConfig{why};
   }
-  return cfg;
+  return setup;
 }
 
 // --- comparison ----------------------------------------------------------------
@@ -249,9 +257,9 @@ Result run_case(const json& c, std::vector<Packet>& emitted, edge46::xlat::Outpu
   }
   const Family ingress = dir[0] == '4' ? Family::kV4 : Family::kV6;
   const Family capture = dir[3] == '4' ? Family::kV4 : Family::kV6;
-  edge46::xlat::Config cfg;
+  Setup setup;
   try {
-    cfg = build_config(c["config"]);
+    setup = build_config(c["config"]);
   } catch (const BadConfig& e) {
     return {false, "configuration: " + e.why};
   }
@@ -263,7 +271,10 @@ Result run_case(const json& c, std::vector<Packet>& emitted, edge46::xlat::Outpu
     return {false, "extra_inputs are not supported by the SIIT harness"};
   }
   out.count = 0;
-  const auto verdict = edge46::xlat::translate(cfg, ingress, *input, out);
+  // A fresh worker state per case: the IDs of one case never depend on the
+  // cases run before it.
+  edge46::xlat::WorkerState ws;
+  const auto verdict = edge46::xlat::translate(setup.cfg, setup.eamt, ws, ingress, *input, out);
   for (uint32_t i = 0; i < out.count && i < edge46::xlat::Output::kMaxPackets; ++i) {
     auto p = out.packet(i);
     emitted.push_back(Packet{out.packets[i].family, Bytes(p.begin(), p.end())});

@@ -79,7 +79,7 @@ TEST(Load, EmptyDocumentIsAllDefaults) {
   EXPECT_EQ(s.daemon, DaemonSettings{});
   EXPECT_EQ(s.siit_dc, SiitDcSettings{});
   EXPECT_FALSE(s.xlat.pool6);
-  EXPECT_TRUE(s.xlat.eamt.empty());
+  EXPECT_TRUE(s.eamt.empty());
   EXPECT_EQ(s.xlat.hairpin, xlat::HairpinMode::kIntrinsic);
   EXPECT_EQ(s.xlat.lowest_ipv6_mtu, 1280u);
   EXPECT_EQ(s.source, "t.toml");
@@ -117,8 +117,8 @@ TEST(Load, EveryKey) {
   EXPECT_TRUE(s.xlat.override_tos);
   EXPECT_EQ(s.xlat.tos, 184);
   EXPECT_TRUE(s.xlat.amend_udp_checksum_zero);
-  ASSERT_EQ(s.xlat.eamt.entries().size(), 2u);
-  EXPECT_EQ(net::to_string(s.xlat.eamt.entries()[1].v4), "10.0.0.0/24");
+  ASSERT_EQ(s.eamt.entries().size(), 2u);
+  EXPECT_EQ(net::to_string(s.eamt.entries()[1].v4), "10.0.0.0/24");
   EXPECT_TRUE(s.siit_dc.ingress_filter);
   EXPECT_FALSE(s.siit_dc.drop_own_service_sources);
   EXPECT_EQ(s.limits, (LimitSettings{250, 7, 16, 131072, 500}));
@@ -134,7 +134,7 @@ TEST(Load, ShippedExampleLoads) {
   auto r = load_file(EDGE46_EXAMPLES_DIR "/edge46.toml");
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_TRUE(r->xlat.pool6);
-  EXPECT_EQ(r->xlat.eamt.entries().size(), 2u);
+  EXPECT_EQ(r->eamt.entries().size(), 2u);
 }
 
 TEST(Load, MissingFile) {

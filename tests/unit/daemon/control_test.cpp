@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <thread>
@@ -43,6 +44,7 @@ struct Control : ::testing::Test {
     ASSERT_TRUE(s) << s.error().to_string();
     st.config_path = path;
     st.tun_name = "test";
+    st.eamt.init(s->eamt);
     st.snapshot.reset(std::move(*make_snapshot(*s, 0)));
   }
   void TearDown() override { std::remove(path.c_str()); }
@@ -87,43 +89,88 @@ TEST_F(Control, BadRequestsAreAnsweredNotFatal) {
   EXPECT_FALSE(call({{"cmd", "eamt.add"}, {"ipv6", "zzz"}, {"ipv4", "1.2.3.4/32"}})["ok"].get<bool>());
 }
 
-TEST_F(Control, EamtAddRemoveIsLeftRightAndShownInConfig) {
-  // An EAMT change is applied to the standby copy, which is published, and
-  // then to the other copy: the published version alternates between the
-  // two, and neither is rebuilt or copied.
-  const Snapshot* before = st.snapshot.current();
-  const uint64_t gen_before = before->generation;
+TEST_F(Control, EamtAddRemoveIsLeftRightOutsideTheSnapshot) {
+  // An EAMT change is applied to the standby copy of the runtime table,
+  // which is published, and then to the other copy: the published table
+  // alternates between the two, and the configuration snapshot is not
+  // touched (no copy of the Settings, no new generation).
+  const Snapshot* snap = st.snapshot.current();
+  const uint64_t gen = snap->generation;
+  const mapping::Eamt* before = &st.eamt.current();
   auto r = call({{"cmd", "eamt.add"}, {"ipv6", "2001:db8:7::/120"}, {"ipv4", "198.51.101.0/24"}});
   ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
-  const Snapshot* after = st.snapshot.current();
+  const mapping::Eamt* after = &st.eamt.current();
   EXPECT_NE(before, after);
-  EXPECT_EQ(after->settings.xlat.eamt.entries().size(), 2u);
-  EXPECT_GT(after->generation, gen_before);
-  EXPECT_EQ(r["generation"], after->generation);
-  // The copy readers left has caught up (Left-Right), generation included.
-  EXPECT_EQ(before->settings.xlat.eamt.entries(), after->settings.xlat.eamt.entries());
-  EXPECT_EQ(before->generation, after->generation);
+  EXPECT_EQ(after->entries().size(), 2u);
+  // The copy readers left has caught up (Left-Right).
+  EXPECT_EQ(before->entries(), after->entries());
+  EXPECT_EQ(st.snapshot.current(), snap);
+  EXPECT_EQ(st.snapshot.current()->generation, gen);
+  EXPECT_EQ(r["version"], st.eamt.version());
 
   auto show = call({{"cmd", "eamt.show"}});
   ASSERT_EQ(show["eamt"].size(), 2u);
+  EXPECT_EQ(show["eamt"][0]["source"], "config");
   EXPECT_EQ(show["eamt"][1]["ipv6"], "2001:db8:7::/120");
-  auto cfg = call({{"cmd", "config.show"}});
-  EXPECT_NE(cfg["toml"].get<std::string>().find("2001:db8:7::/120"), std::string::npos);
-  EXPECT_EQ(call({{"cmd", "status"}})["generation"], after->generation);
+  EXPECT_EQ(show["eamt"][1]["source"], "ctl");
+  EXPECT_EQ(call({{"cmd", "status"}})["eamt_entries"], 2);
 
   // Collisions are refused and publish nothing.
+  const uint64_t version = st.eamt.version();
   EXPECT_FALSE(
       call({{"cmd", "eamt.add"}, {"ipv6", "2001:db8:8::/128"}, {"ipv4", "198.51.100.2/32"}})["ok"].get<bool>());
-  EXPECT_EQ(st.snapshot.current(), after);
+  EXPECT_EQ(&st.eamt.current(), after);
+  EXPECT_EQ(st.eamt.version(), version);
   // Removing something absent is refused; removing the entry works and
   // publishes the other copy again.
   EXPECT_FALSE(
       call({{"cmd", "eamt.remove"}, {"ipv6", "2001:db8:9::/128"}, {"ipv4", "198.51.100.9/32"}})["ok"].get<bool>());
   EXPECT_TRUE(
       call({{"cmd", "eamt.remove"}, {"ipv6", "2001:db8:7::/120"}, {"ipv4", "198.51.101.0/24"}})["ok"].get<bool>());
-  EXPECT_EQ(st.snapshot.current(), before);
-  EXPECT_EQ(before->settings.xlat.eamt.entries().size(), 1u);
-  EXPECT_EQ(after->settings.xlat.eamt.entries().size(), 1u);
+  EXPECT_EQ(&st.eamt.current(), before);
+  EXPECT_EQ(before->entries().size(), 1u);
+  EXPECT_EQ(after->entries().size(), 1u);
+}
+
+// A reload replaces the file's EAMs only: entries added with edge46ctl
+// survive it, file entries that left the file go, new ones come, and a file
+// entry removed with edge46ctl comes back (the file is true again).
+TEST_F(Control, ReloadReplacesOnlyTheFileEams) {
+  ASSERT_TRUE(call({{"cmd", "eamt.add"}, {"ipv6", "2001:db8:7::/120"}, {"ipv4", "198.51.101.0/24"}})["ok"]);
+  write(std::string(kGood) + "[[eamt]]\nipv6 = \"2001:db8:5::1/128\"\nipv4 = \"198.51.100.5/32\"\n");
+  ASSERT_TRUE(call({{"cmd", "reload"}})["ok"].get<bool>());
+  auto show = call({{"cmd", "eamt.show"}})["eamt"];
+  ASSERT_EQ(show.size(), 3u) << show.dump();
+  std::map<std::string, std::string> by_v6;
+  for (const auto& e : show) by_v6[e["ipv6"].get<std::string>()] = e["source"].get<std::string>();
+  EXPECT_EQ(by_v6["2001:db8:6::2/128"], "config");
+  EXPECT_EQ(by_v6["2001:db8:5::1/128"], "config");
+  EXPECT_EQ(by_v6["2001:db8:7::/120"], "ctl");
+
+  // The file loses 2001:db8:6::2; edge46ctl removes the file's 2001:db8:5::1.
+  write(
+      "[daemon]\nrole = \"siit\"\n[translator]\npool6 = \"64:ff9b::/96\"\n"
+      "[[eamt]]\nipv6 = \"2001:db8:5::1/128\"\nipv4 = \"198.51.100.5/32\"\n");
+  ASSERT_TRUE(call({{"cmd", "eamt.remove"}, {"ipv6", "2001:db8:5::1/128"}, {"ipv4", "198.51.100.5/32"}})["ok"]);
+  ASSERT_TRUE(call({{"cmd", "reload"}})["ok"].get<bool>());
+  show = call({{"cmd", "eamt.show"}})["eamt"];
+  by_v6.clear();
+  for (const auto& e : show) by_v6[e["ipv6"].get<std::string>()] = e["source"].get<std::string>();
+  EXPECT_EQ(by_v6.size(), 2u) << show.dump();
+  EXPECT_EQ(by_v6["2001:db8:5::1/128"], "config");
+  EXPECT_EQ(by_v6["2001:db8:7::/120"], "ctl");
+
+  // A file entry that overlaps an edge46ctl entry refuses the whole reload;
+  // the table and the snapshot stay as they were.
+  const uint64_t version = st.eamt.version();
+  const Snapshot* snap = st.snapshot.current();
+  write(std::string(kGood) + "[[eamt]]\nipv6 = \"2001:db8:9::/120\"\nipv4 = \"198.51.101.0/24\"\n");
+  auto r = call({{"cmd", "reload"}});
+  EXPECT_FALSE(r["ok"].get<bool>());
+  EXPECT_NE(r["error"].get<std::string>().find("198.51.101.0/24"), std::string::npos) << r.dump();
+  EXPECT_EQ(st.eamt.version(), version);
+  EXPECT_EQ(st.snapshot.current(), snap);
+  EXPECT_EQ(call({{"cmd", "eamt.show"}})["eamt"].size(), 2u);
 }
 
 // Item 7 of issue 7 through the control socket: an EAM overlapping a
@@ -178,7 +225,7 @@ TEST_F(Control, ReloadRefusesBadFileAndKeepsRunningConfig) {
   write(std::string(kGood) + "[[eamt]]\nipv6 = \"2001:db8:5::1/128\"\nipv4 = \"198.51.100.5/32\"\n");
   r = call({{"cmd", "reload"}});
   EXPECT_TRUE(r["ok"].get<bool>()) << r.dump();
-  EXPECT_EQ(st.snapshot.current()->settings.xlat.eamt.entries().size(), 2u);
+  EXPECT_EQ(st.eamt.current().entries().size(), 2u);
   EXPECT_EQ(call({{"cmd", "status"}})["reloads_ok"], 1);
 }
 
@@ -240,7 +287,7 @@ TEST_F(Control, DeepNestingIsRefusedBeforeParsing) {
   auto r = Json::parse(reply);
   EXPECT_FALSE(r["ok"].get<bool>());
   EXPECT_EQ(r["error"], "bad request: JSON nested deeper than 16 levels");
-  EXPECT_EQ(st.snapshot.current()->settings.xlat.eamt.entries().size(), 1u);
+  EXPECT_EQ(st.eamt.current().entries().size(), 1u);
 }
 
 TEST_F(Control, NestingUpToTheLimitIsParsed) {
@@ -361,7 +408,7 @@ TEST_F(Control, ReadersHammerWhileEamsChange) {
         const Snapshot* p = st.snapshot.read();
         if (p->generation < last_gen) ++bad;
         last_gen = p->generation;
-        const auto& eamt = p->settings.xlat.eamt;
+        const auto& eamt = *st.eamt.read();
         for (int k = 0; k < 16; ++k) {
           auto i = static_cast<uint32_t>(rng() % kEams);
           auto got = eamt.to_v6(net::Ipv4Addr{0x0a000000u | i});
@@ -382,8 +429,13 @@ TEST_F(Control, ReadersHammerWhileEamsChange) {
     for (uint32_t i = 0; i < kEams; i += 2) {
       ASSERT_TRUE(call({{"cmd", "eamt.remove"}, {"ipv6", v6_of(i)}, {"ipv4", v4_of(i)}})["ok"].get<bool>());
     }
-    // A reload replaces (and frees) the whole pair under the readers.
+    // A reload replaces (and frees) the whole snapshot pair under the
+    // readers; the EAMs added with edge46ctl survive it (tables.h).
     ASSERT_TRUE(call({{"cmd", "reload"}})["ok"].get<bool>());
+    ASSERT_EQ(call({{"cmd", "status"}})["eamt_entries"], 1 + kEams / 2);
+    for (uint32_t i = 1; i < kEams; i += 2) {
+      ASSERT_TRUE(call({{"cmd", "eamt.remove"}, {"ipv6", v6_of(i)}, {"ipv4", v4_of(i)}})["ok"].get<bool>());
+    }
     ASSERT_EQ(call({{"cmd", "status"}})["eamt_entries"], 1);
   }
   // Reloads in a row: each frees a pair that readers were just using.

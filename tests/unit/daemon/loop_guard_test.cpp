@@ -84,8 +84,7 @@ struct LoopGuard : ::testing::Test {
 
   pipeline::Result run(const Routes* r, const Bytes& in) {
     pipeline::RoleConfig role{};
-    role.tun_routes = r != nullptr ? &r->t : nullptr;
-    return pipeline::process(s.xlat, role, in, *out, c, *ctx);
+    return pipeline::process(pipeline::Env{s.xlat, role, s.eamt, r != nullptr ? &r->t : nullptr}, in, *out, c, *ctx);
   }
 };
 

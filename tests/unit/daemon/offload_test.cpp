@@ -117,7 +117,7 @@ TEST_F(Offload, PartialChecksumIsCompletedBeforeTranslation) {
   auto pkt = partial_tcp6(100);
   VnetHdr h = needs_csum(40, 16);
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.flags, 0);
@@ -132,7 +132,7 @@ TEST_F(Offload, SuperPacket64IsTranslatedOnce) {
   auto pkt = partial_tcp6(n);
   VnetHdr h = needs_csum(40, 16, pipeline::kGsoTcpV6, mss, 60);
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.gso_type, pipeline::kGsoTcpV4);
@@ -169,7 +169,7 @@ TEST_F(Offload, SuperPacket46IsTranslatedOnce) {
   auto pkt = partial_tcp4(n);
   VnetHdr h = needs_csum(20, 16, pipeline::kGsoTcpV4 | pipeline::kGsoEcn, mss);
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   const auto& e = area->em[0];
   EXPECT_EQ(e.vnet.gso_type, pipeline::kGsoTcpV6 | pipeline::kGsoEcn);
@@ -192,7 +192,7 @@ TEST_F(Offload, FirstSegmentTooBigFallsBackPerSegment) {
   auto pkt = partial_tcp4(n);
   VnetHdr h = needs_csum(20, 16, pipeline::kGsoTcpV4, mss);
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 3u);
   for (uint32_t i = 0; i < 3; ++i) {
     Bytes p(area->em[i].head.begin(), area->em[i].head.end());
@@ -211,7 +211,7 @@ TEST_F(Offload, FirstSegmentTooBigFallsBackPerSegment) {
 
 TEST_F(Offload, ShortFrameIsCounted) {
   Bytes f = {1, 2, 3};
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
   EXPECT_EQ(area->count, 0u);
   EXPECT_EQ(counters.totals().get("drop.not_ip"), 1u);
 }
@@ -222,7 +222,7 @@ TEST_F(Offload, BadChecksumOffsetsDoNotReadOutside) {
   auto pkt = partial_tcp6(10);
   VnetHdr h = needs_csum(60000, 16);
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);  // ASan builds check the reads
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);  // ASan builds check the reads
   EXPECT_EQ(area->count, 0u);
   auto t = counters.totals();
   EXPECT_EQ(t.get("drop.offload_bad_checksum_offsets"), 1u);
@@ -259,7 +259,7 @@ TEST_F(Offload, ChecksumOffsetsNotAtTheL4ChecksumAreDropped) {
     SCOPED_TRACE(k.what);
     VnetHdr h = needs_csum(k.csum_start, k.csum_offset, k.gso_type, k.gso_size);
     auto f = frame(h, k.pkt);
-    pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+    pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
     ++n;
     EXPECT_EQ(area->count, 0u);
     auto t = counters.totals();
@@ -276,7 +276,7 @@ TEST_F(Offload, PartialUdpChecksumIsCompleted) {
   auto pkt = partial_udp4(101);
   VnetHdr h = needs_csum(20, 6);
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   Bytes out(area->em[0].head.begin(), area->em[0].head.end());
   ASSERT_EQ(out[0] >> 4, 6);
@@ -297,7 +297,7 @@ TEST_F(Offload, PartialUdpChecksumSummingToZeroIsSentAsAllOnes) {
   ASSERT_EQ(check.checksum(), 0);
   VnetHdr h = needs_csum(20, 6);
   auto f = frame(h, pkt);
-  pipeline::process_vnet(s.xlat, role, f, *area, c, *ctx);
+  pipeline::process_vnet(pipeline::Env{s.xlat, role, s.eamt}, f, *area, c, *ctx);
   ASSERT_EQ(area->count, 1u);
   Bytes out(area->em[0].head.begin(), area->em[0].head.end());
   ASSERT_EQ(out[0] >> 4, 6);

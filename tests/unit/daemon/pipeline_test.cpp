@@ -83,7 +83,7 @@ TEST_F(Pipeline, SiitTranslatesAndCounts) {
   auto s = er_settings(false);
   pipeline::RoleConfig siit{};  // plain SIIT: no ER rules
   auto in = udp4("192.0.2.1", "198.51.100.7");
-  auto r = pipeline::process(s.xlat, siit, in, *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, siit, s.eamt}, in, *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   ASSERT_EQ(out->count, 1u);
   EXPECT_EQ(out->packets[0].family, xlat::Family::kV6);
@@ -102,7 +102,7 @@ TEST_F(Pipeline, CoreDropIsCountedByName) {
   pipeline::RoleConfig siit{};
   auto in = udp4("192.0.2.1", "198.51.100.7");
   in[10] ^= 0xff;  // break the IPv4 header checksum
-  auto r = pipeline::process(s.xlat, siit, in, *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, siit, s.eamt}, in, *out, c, *ctx);
   EXPECT_FALSE(r.emitted());
   EXPECT_EQ(r.verdict.reason, core::Drop::kBadIpv4Checksum);
   EXPECT_EQ(get("drop.bad_ipv4_checksum"), 1u);
@@ -112,10 +112,10 @@ TEST_F(Pipeline, CoreDropIsCountedByName) {
 TEST_F(Pipeline, NotIpIsCounted) {
   auto s = er_settings(false);
   Bytes junk = {0x50, 1, 2, 3};
-  auto r = pipeline::process(s.xlat, role_of(s), junk, *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, junk, *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kNotIp);
   EXPECT_EQ(get("drop.not_ip"), 1u);
-  EXPECT_EQ(pipeline::process(s.xlat, role_of(s), Bytes{}, *out, c, *ctx).pipeline_drop,
+  EXPECT_EQ(pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, Bytes{}, *out, c, *ctx).pipeline_drop,
             pipeline::PipelineDrop::kNotIp);
 }
 
@@ -123,20 +123,22 @@ TEST_F(Pipeline, NotIpIsCounted) {
 // BR spoofed; with ingress filtering the ER drops it.
 TEST_F(Pipeline, ErIngressFilterDropsUnmappedIpv4Source) {
   auto s = er_settings(true);
-  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
+  auto r =
+      pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErIngressFilter);
   EXPECT_EQ(out->count, 0u);
   EXPECT_EQ(get("drop.er_ingress_filter"), 1u);
   EXPECT_EQ(get("packets_in.ipv4"), 1u);
   // The service address itself passes.
-  r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.1", "198.51.100.7"), *out, c, *ctx);
+  r = pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, udp4("192.0.2.1", "198.51.100.7"), *out, c, *ctx);
   EXPECT_TRUE(r.emitted());
   EXPECT_EQ(get("drop.er_ingress_filter"), 1u);
 }
 
 TEST_F(Pipeline, ErIngressFilterOffTranslatesWithPool6Source) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
+  auto r =
+      pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, udp4("192.0.2.99", "198.51.100.7"), *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   EXPECT_EQ(test::str6(out->packet(0), 8), "64:ff9b::c000:263");
 }
@@ -144,7 +146,8 @@ TEST_F(Pipeline, ErIngressFilterOffTranslatesWithPool6Source) {
 // RFC 7756 6, second paragraph, case 1: source equal to a local IPv6 service address.
 TEST_F(Pipeline, ErDropsIpv6SourcedFromOwnServiceAddress) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("2001:db8:a::", "2001:db8:a::"), *out, c, *ctx);
+  auto r =
+      pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, udp6("2001:db8:a::", "2001:db8:a::"), *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErSpoofedServiceSource);
   EXPECT_EQ(get("drop.er_spoofed_service_source"), 1u);
   EXPECT_EQ(get("packets_in.ipv6"), 1u);
@@ -153,13 +156,15 @@ TEST_F(Pipeline, ErDropsIpv6SourcedFromOwnServiceAddress) {
 // Case 2: the source translates (pool6) to a local IPv4 service address.
 TEST_F(Pipeline, ErDropsIpv6SourceTranslatingToOwnIpv4ServiceAddress) {
   auto s = er_settings(false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, udp6("64:ff9b::192.0.2.1", "2001:db8:a::"),
+                             *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kErSpoofedServiceSource);
 }
 
 TEST_F(Pipeline, ErPassesGenuineTraffic) {
   auto s = er_settings(true);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::203.0.113.5", "2001:db8:a::"), *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, udp6("64:ff9b::203.0.113.5", "2001:db8:a::"),
+                             *out, c, *ctx);
   ASSERT_TRUE(r.emitted());
   auto p = out->packet(0);
   EXPECT_EQ(test::str4(p, 12), "203.0.113.5");  // the client's real address (RFC 7756 1)
@@ -171,7 +176,8 @@ TEST_F(Pipeline, ErPassesGenuineTraffic) {
 // 7756 5.2), the packet of case 2 above is translated like any other.
 TEST_F(Pipeline, ErRuleCanBeTurnedOff) {
   auto s = er_settings(false, false);
-  auto r = pipeline::process(s.xlat, role_of(s), udp6("64:ff9b::192.0.2.1", "2001:db8:a::"), *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, role_of(s), s.eamt}, udp6("64:ff9b::192.0.2.1", "2001:db8:a::"),
+                             *out, c, *ctx);
   EXPECT_FALSE(r.pipeline_drop.has_value());
   EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kTranslated);
   ASSERT_TRUE(r.emitted());
@@ -189,8 +195,10 @@ TEST_F(Pipeline, ErRuleCanBeTurnedOff) {
 TEST_F(Pipeline, BrRoleHasNoErRules) {
   auto s = er_settings(true);
   pipeline::RoleConfig br{pipeline::Role::kSiitDcBr, true, true};
-  EXPECT_FALSE(pipeline::er_check(s.xlat, br, xlat::Family::kV4, udp4("192.0.2.99", "198.51.100.7")));
-  EXPECT_FALSE(pipeline::er_check(s.xlat, br, xlat::Family::kV6, udp6("2001:db8:a::", "2001:db8:a::")));
+  EXPECT_FALSE(
+      pipeline::er_check(pipeline::Env{s.xlat, br, s.eamt}, xlat::Family::kV4, udp4("192.0.2.99", "198.51.100.7")));
+  EXPECT_FALSE(
+      pipeline::er_check(pipeline::Env{s.xlat, br, s.eamt}, xlat::Family::kV6, udp6("2001:db8:a::", "2001:db8:a::")));
 }
 
 // A name that is not a counter has no value (not 0), so a check against a
@@ -265,12 +273,12 @@ TEST_F(Pipeline, FragmentedEcho46IsReassembledTranslatedAndRefragmented) {
   // Out of order: the last first.
   std::swap(frags[0], frags[2]);
   for (std::size_t i = 0; i + 1 < frags.size(); ++i) {
-    auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, frags[i], *out, c, *ctx);
+    auto r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, frags[i], *out, c, *ctx);
     EXPECT_TRUE(r.held);
     EXPECT_FALSE(r.emitted());
     EXPECT_EQ(out->count, 0u);
   }
-  auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, frags.back(), *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, frags.back(), *out, c, *ctx);
   ASSERT_TRUE(r.emitted()) << core::drop_name(r.verdict.reason);
   ASSERT_EQ(out->count, 3u);  // 3008 bytes in 1232-byte pieces
 
@@ -312,7 +320,7 @@ TEST_F(Pipeline, FragmentedEcho64IsReassembledTranslatedAndSplitToIpv4Mtu) {
   ASSERT_EQ(frags.size(), 3u);
   pipeline::Result r;
   for (const auto& f : frags) {
-    r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+    r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, f, *out, c, *ctx);
   }
   ASSERT_TRUE(r.emitted()) << core::drop_name(r.verdict.reason);
   ASSERT_EQ(out->count, 3u);  // 3028 bytes in 1500-byte packets
@@ -350,7 +358,7 @@ TEST_F(Pipeline, SmallFragmentedEcho64LeavesWhole) {
   test::fill_csum6(seg6, test::kIcmp6, echo_hdr6().src, echo_hdr6().dst);
   pipeline::Result r;
   for (const auto& f : fragments6(echo_hdr6(), seg6, 1280, 0x10002)) {
-    r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+    r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, f, *out, c, *ctx);
   }
   ASSERT_TRUE(r.emitted());
   ASSERT_EQ(out->count, 1u);
@@ -374,7 +382,7 @@ TEST_F(Pipeline, UdpFragmentsAreStillTranslatedOneByOne) {
   auto seg = test::udp(1000, 2000, test::pattern(3000));
   test::fill_csum4(seg, test::kUdp, h.src, h.dst);
   for (const auto& f : fragments4(h, seg, 1500)) {
-    auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+    auto r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, f, *out, c, *ctx);
     EXPECT_TRUE(r.emitted());
   }
   EXPECT_EQ(get("translated"), 3u);
@@ -386,7 +394,8 @@ TEST_F(Pipeline, ReassemblyOffKeepsDroppingFragmentedIcmp) {
   ctx = context_of(s);
   auto seg4 = test::icmp(8, 0, 1, test::pattern(2000));
   test::fill_csum4(seg4, test::kIcmp, echo_hdr4().src, echo_hdr4().dst);
-  auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, fragments4(echo_hdr4(), seg4, 1500)[0], *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt},
+                             fragments4(echo_hdr4(), seg4, 1500)[0], *out, c, *ctx);
   EXPECT_EQ(r.verdict.reason, core::Drop::kFragmentedIcmp);
   EXPECT_EQ(get("drop.fragmented_icmp"), 1u);
 }
@@ -398,18 +407,18 @@ TEST_F(Pipeline, ReassemblyFailuresAreCountedByName) {
   test::fill_csum6(seg6, test::kIcmp6, echo_hdr6().src, echo_hdr6().dst);
   auto f6 = fragments6(echo_hdr6(), seg6, 1280, 99);
   ctx->now_ns = 1'000'000'000;
-  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, f6[0], *out, c, *ctx).held);
+  EXPECT_TRUE(pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, f6[0], *out, c, *ctx).held);
   // Overlap (RFC 5722) on another datagram.
   auto g6 = fragments6(echo_hdr6(), seg6, 1280, 100);
-  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, g6[0], *out, c, *ctx).held);
+  EXPECT_TRUE(pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, g6[0], *out, c, *ctx).held);
   auto bad = g6[1];
   test::put16(bad, 42, static_cast<uint16_t>(test::get16(bad, 42) - 8));  // 8 bytes early
-  auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, bad, *out, c, *ctx);
+  auto r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, bad, *out, c, *ctx);
   EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kReasmOverlap);
   EXPECT_EQ(get("drop.reasm_overlap"), 1u);
   // The first datagram's time runs out; noticed at the next ICMP fragment.
   ctx->now_ns = 2'000'000'000;
-  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, g6[2], *out, c, *ctx).held);
+  EXPECT_TRUE(pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, g6[2], *out, c, *ctx).held);
   EXPECT_EQ(get("drop.reasm_timeout"), 1u);
   EXPECT_EQ(ctx->reassembly.slots_in_use(), 1u);  // g6[2]'s new, headless datagram
 }
@@ -427,7 +436,7 @@ TEST_F(Pipeline, ReassembledIcmpv6TooBigForIpv4IsReasmTooBig) {
   ASSERT_LE(f6.size(), 64u);
   pipeline::Result r;
   for (const auto& f : f6) {
-    r = pipeline::process(s.xlat, pipeline::RoleConfig{}, f, *out, c, *ctx);
+    r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, f, *out, c, *ctx);
     if (!r.held) break;
   }
   EXPECT_FALSE(r.emitted());
@@ -457,7 +466,7 @@ TEST_F(Pipeline, GeneratedIcmpErrorsAreRateLimitedPerFamily) {
   auto send = [&](const Bytes& pkt, int n) {
     int errors = 0;
     for (int i = 0; i < n; ++i) {
-      auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, pkt, *out, c, *ctx);
+      auto r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, pkt, *out, c, *ctx);
       EXPECT_EQ(r.verdict.reason, core::Drop::kTtlExceeded);
       if (r.emitted()) {
         EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kIcmpError);
@@ -499,10 +508,11 @@ TEST_F(Pipeline, TranslatedIcmpErrorsAreNotRateLimited) {
   test::Ip4 h4 = inner;
   h4.src = a4("198.51.100.7");
   h4.dst = a4("192.0.2.1");
-  EXPECT_TRUE(pipeline::process(s.xlat, pipeline::RoleConfig{}, test::v4_packet(h4, test::udp(1, 2, {})), *out, c, *ctx)
+  EXPECT_TRUE(pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt},
+                                test::v4_packet(h4, test::udp(1, 2, {})), *out, c, *ctx)
                   .emitted());
   for (int i = 0; i < 10; ++i) {
-    auto r = pipeline::process(s.xlat, pipeline::RoleConfig{}, err, *out, c, *ctx);
+    auto r = pipeline::process(pipeline::Env{s.xlat, pipeline::RoleConfig{}, s.eamt}, err, *out, c, *ctx);
     EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kTranslated);
     EXPECT_TRUE(r.emitted());
   }

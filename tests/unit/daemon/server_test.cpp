@@ -159,6 +159,7 @@ struct Server : ::testing::Test {
     auto s = config::load_string(kGood, "t.toml");
     ASSERT_TRUE(s) << s.error().to_string();
     st.tun_name = "test";
+    st.eamt.init(s->eamt);
     st.snapshot.reset(std::move(*make_snapshot(*s, 0)));
   }
   void TearDown() override { std::filesystem::remove_all(dir); }

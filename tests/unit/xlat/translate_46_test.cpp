@@ -477,7 +477,7 @@ TEST_F(Xlat46, Rfc6791SourceForUnmappedRouter) {
   mapping::Eam e;
   e.v4 = net::Ipv4Prefix{ip4("198.51.100.0"), 24};
   e.v6 = net::Ipv6Prefix{ip6("2001:db8:4::"), 120};
-  ASSERT_EQ(cfg.eamt.add(e), "");
+  ASSERT_EQ(eamt.add(e), "");
   Bytes inner = inner4();
   Ip6 ih;
   ih.src = a6(kServer6);
@@ -600,7 +600,7 @@ TEST_F(Xlat46, Low32Pool6EndToEnd) {
   e.dst = a6("2001:db8:100::198.51.100.7");
   e.hlim = 63;
   EXPECT_EQ(pkt(), v6_packet(e, seg));
-  cfg.eamt = {};
+  eamt = {};
   ASSERT_EQ(run46(v4_packet(h, seg)).outcome, Outcome::kTranslated);
   e.src = a6("2001:db8:100::c000:221");
   EXPECT_EQ(pkt(), v6_packet(e, seg));

@@ -208,11 +208,11 @@ TEST_F(Xlat64, ExtensionHeaderAfterFragmentHeader) {
 TEST_F(Xlat64, NoErrorToMulticastOrUnspecifiedSource) {
   Ip6 h = h6(kUdp);
   h.hlim = 1;
-  cfg.eamt = {};
+  eamt = {};
   mapping::Eam e;
   e.v4 = net::Ipv4Prefix{ip4("192.0.2.0"), 24};
   e.v6 = net::Ipv6Prefix{ip6("::"), 120};  // maps the unspecified address
-  ASSERT_EQ(cfg.eamt.add(e), "");
+  ASSERT_EQ(eamt.add(e), "");
   h.src = a6("::");
   Verdict v = run64(v6_packet(h, udp(1, 2, {})));
   EXPECT_EQ(v.outcome, Outcome::kDropped);
@@ -450,6 +450,7 @@ class Hairpin : public XlatTest {
     // RFC 7756 5.1 Figure 5: BR with EAMs {192.0.2.1, 2001:db8:a::} and
     // {192.0.2.2, 2001:db8:b::}, translation prefix 2001:db8:46::/96.
     cfg = Config{};
+    eamt = mapping::Eamt{};
     mapping::Pool6 p;
     p.prefix = net::Ipv6Prefix{ip6("2001:db8:46::"), 96};
     cfg.pool6 = p;
@@ -458,8 +459,8 @@ class Hairpin : public XlatTest {
     a.v6 = net::Ipv6Prefix{ip6("2001:db8:a::"), 128};
     b.v4 = net::Ipv4Prefix{ip4("192.0.2.2"), 32};
     b.v6 = net::Ipv6Prefix{ip6("2001:db8:b::"), 128};
-    ASSERT_EQ(cfg.eamt.add(a), "");
-    ASSERT_EQ(cfg.eamt.add(b), "");
+    ASSERT_EQ(eamt.add(a), "");
+    ASSERT_EQ(eamt.add(b), "");
     cfg.own_ipv4 = ip4(kOwn4);
     cfg.own_ipv6 = ip6(kOwn6);
   }

@@ -298,25 +298,25 @@ TEST_F(Hardening, GeneratedErrorIdsAreNotASequence) {
 }
 
 TEST_F(Hardening, Ipv4IdSeedingIsDeterministicOrRandom) {
-  auto sequence = [&](Output& o) {
+  auto sequence = [&](WorkerState& w) {
     std::vector<uint16_t> v;
     Bytes in = v6_packet(h6(kUdp), udp(53, 40000, pattern(20)));
     for (int i = 0; i < 16; ++i) {
-      EXPECT_EQ(translate(cfg, Family::kV6, {in.data(), in.size()}, o).outcome, Outcome::kTranslated);
-      v.push_back(id_of(o));
+      EXPECT_EQ(translate(cfg, eamt, w, Family::kV6, {in.data(), in.size()}, *out).outcome, Outcome::kTranslated);
+      v.push_back(id_of(*out));
     }
     return v;
   };
-  auto a = std::make_unique<Output>(), b = std::make_unique<Output>(), c = std::make_unique<Output>();
-  seed(*a, 42);
-  seed(*b, 42);
-  seed(*c, 43);
-  EXPECT_EQ(sequence(*a), sequence(*b));
-  EXPECT_NE(sequence(*a), sequence(*c));
-  auto r1 = std::make_unique<Output>(), r2 = std::make_unique<Output>();
-  ASSERT_TRUE(seed_from_entropy(*r1));
-  ASSERT_TRUE(seed_from_entropy(*r2));
-  EXPECT_NE(sequence(*r1), sequence(*r2));
+  WorkerState a, b, c;
+  seed(a, 42);
+  seed(b, 42);
+  seed(c, 43);
+  EXPECT_EQ(sequence(a), sequence(b));
+  EXPECT_NE(sequence(a), sequence(c));
+  WorkerState r1, r2;
+  ASSERT_TRUE(seed_from_entropy(r1));
+  ASSERT_TRUE(seed_from_entropy(r2));
+  EXPECT_NE(sequence(r1), sequence(r2));
 }
 
 }  // namespace

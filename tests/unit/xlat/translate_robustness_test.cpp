@@ -237,6 +237,8 @@ void check_output(const Verdict& v, Family ingress, const Output& out, std::size
 TEST(Robustness, RandomAndMutatedPackets) {
   const std::vector<Config> cs = configs();
   auto out = std::make_unique<Output>();
+  const mapping::Eamt eamt = base_eamt();
+  WorkerState ws;
   Fuzzer f(0xed9e46);
   std::size_t emitted = 0, translated = 0, dropped = 0;
   std::set<Drop> reasons;
@@ -248,7 +250,7 @@ TEST(Robustness, RandomAndMutatedPackets) {
     f.mutate(in, v4);
     const Bytes copy = in;
     const Family ingress = v4 ? Family::kV4 : Family::kV6;
-    Verdict v = translate(cfg, ingress, {in.data(), in.size()}, *out);
+    Verdict v = translate(cfg, eamt, ws, ingress, {in.data(), in.size()}, *out);
     ASSERT_EQ(in, copy) << "input modified, packet " << i;
     check_output(v, ingress, *out, emitted);
     if (HasFatalFailure()) {

@@ -38,23 +38,30 @@ inline Config base_config() {
   mapping::Pool6 p;
   p.prefix = net::Ipv6Prefix{ip6("64:ff9b::"), 96};
   c.pool6 = p;
-  mapping::Eam e;
-  e.v4 = net::Ipv4Prefix{ip4("192.0.2.0"), 24};
-  e.v6 = net::Ipv6Prefix{ip6("2001:db8::"), 120};
-  EXPECT_EQ(c.eamt.add(e), "");
   c.own_ipv4 = ip4(kOwn4);
   c.own_ipv6 = ip6(kOwn6);
   EXPECT_EQ(c.validate(), "");
   return c;
 }
 
+inline mapping::Eamt base_eamt() {
+  mapping::Eamt t;
+  mapping::Eam e;
+  e.v4 = net::Ipv4Prefix{ip4("192.0.2.0"), 24};
+  e.v6 = net::Ipv6Prefix{ip6("2001:db8::"), 120};
+  EXPECT_EQ(t.add(e), "");
+  return t;
+}
+
 class XlatTest : public ::testing::Test {
  protected:
   Config cfg = base_config();
+  mapping::Eamt eamt = base_eamt();
+  WorkerState ws;
   std::unique_ptr<Output> out = std::make_unique<Output>();
 
-  Verdict run46(const Bytes& in) { return translate(cfg, Family::kV4, {in.data(), in.size()}, *out); }
-  Verdict run64(const Bytes& in) { return translate(cfg, Family::kV6, {in.data(), in.size()}, *out); }
+  Verdict run46(const Bytes& in) { return translate(cfg, eamt, ws, Family::kV4, {in.data(), in.size()}, *out); }
+  Verdict run64(const Bytes& in) { return translate(cfg, eamt, ws, Family::kV6, {in.data(), in.size()}, *out); }
   Bytes pkt(std::size_t i = 0) const {
     auto s = out->packet(i);
     return Bytes(s.begin(), s.end());
