@@ -113,6 +113,19 @@ std::size_t rss_bytes() {
   return static_cast<std::size_t>(resident) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// Transparent huge pages backing this process (tbl24 asks for them).
+double anon_huge_mib() {
+  double kb = 0;
+  if (FILE* f = std::fopen("/proc/self/smaps_rollup", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "AnonHugePages: %lf kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+  }
+  return kb / 1024;
+}
+
 bool fill(MrDb& db) {
   for (const auto& r : table()) {
     if (!db.upsert(r)) return false;
@@ -143,6 +156,7 @@ void bm_build(benchmark::State& state) {
     state.counters["memory_mib"] = static_cast<double>(st.memory_bytes) / (1 << 20);
     state.counters["bytes_per_rule"] = static_cast<double>(st.memory_bytes) / static_cast<double>(st.rules);
     state.counters["rss_mib"] = static_cast<double>(rss_bytes() - rss0) / (1 << 20);
+    state.counters["huge_mib"] = anon_huge_mib();
     state.counters["tbl8_groups"] = static_cast<double>(st.tbl8_groups_used);
     state.counters["targets"] = static_cast<double>(st.targets);
   }

@@ -514,21 +514,26 @@ void MrDb::reclaim() noexcept {
 // ---- reader API ----
 
 void MrDb::lookup_batch(std::span<const uint32_t> addrs, std::span<const MrTarget*> out) const noexcept {
+  // Software pipeline over chunks of 16: while chunk c is resolved, the
+  // tbl24 lines of chunk c+1 are already on their way, and a chunk's tbl8
+  // lines are prefetched before its second pass reads them.
   constexpr std::size_t kChunk = 16;
   const std::size_t n = std::min(addrs.size(), out.size());
+  const uint32_t* a = addrs.data();
+  for (std::size_t k = 0; k < std::min(kChunk, n); ++k) __builtin_prefetch(&tbl24_[a[k] >> 8]);
   uint32_t e[kChunk];
+  const uint32_t def = default_.load(std::memory_order_acquire);
   for (std::size_t base = 0; base < n; base += kChunk) {
     const std::size_t m = std::min(kChunk, n - base);
-    const uint32_t* a = addrs.data() + base;
-    for (std::size_t k = 0; k < m; ++k) __builtin_prefetch(&tbl24_[a[k] >> 8]);
+    const std::size_t next_end = std::min(base + 2 * kChunk, n);
+    for (std::size_t k = base + kChunk; k < next_end; ++k) __builtin_prefetch(&tbl24_[a[k] >> 8]);
     for (std::size_t k = 0; k < m; ++k) {
-      e[k] = load(tbl24_[a[k] >> 8]);
-      if (e[k] & kExt) __builtin_prefetch(&tbl8_[((e[k] & kIndexMask) << 8) | (a[k] & 0xffu)]);
+      e[k] = load(tbl24_[a[base + k] >> 8]);
+      if (e[k] & kExt) __builtin_prefetch(&tbl8_[((e[k] & kIndexMask) << 8) | (a[base + k] & 0xffu)]);
     }
-    const uint32_t def = default_.load(std::memory_order_acquire);
     for (std::size_t k = 0; k < m; ++k) {
       uint32_t w = e[k];
-      if (w & kExt) w = load(tbl8_[((w & kIndexMask) << 8) | (a[k] & 0xffu)]);
+      if (w & kExt) w = load(tbl8_[((w & kIndexMask) << 8) | (a[base + k] & 0xffu)]);
       if (!(w & kValid)) w = def;
       out[base + k] = (w & kValid) ? &targets_[w & kIndexMask] : nullptr;
     }
