@@ -469,16 +469,21 @@ bool MrDb::remove(net::Ipv4Prefix p, RuleSource src) {
   return true;
 }
 
-std::size_t MrDb::remove_source(RuleSource src) {
-  std::vector<net::Ipv4Prefix> mine;
+std::vector<net::Ipv4Prefix> MrDb::prefixes_of(RuleSource src) const {
+  std::vector<net::Ipv4Prefix> out;
+  out.reserve(per_source_[static_cast<uint8_t>(src)]);
   for (const Slot& s : slots_) {
     if (meta_len(s.meta) == kEmptyLen) continue;
     const bool has = (s.meta & kMore) ? alts_.at(key_of(s.prefix, meta_len(s.meta)))[static_cast<uint8_t>(src)].present
                                       : meta_source(s.meta) == src;
-    if (has) mine.push_back(net::Ipv4Prefix{net::Ipv4Addr{s.prefix}, static_cast<uint8_t>(meta_len(s.meta))});
+    if (has) out.push_back(net::Ipv4Prefix{net::Ipv4Addr{s.prefix}, static_cast<uint8_t>(meta_len(s.meta))});
   }
+  return out;
+}
+
+std::size_t MrDb::remove_source(RuleSource src) {
   std::size_t n = 0;
-  for (const auto& p : mine) n += remove(p, src) ? 1 : 0;
+  for (const auto& p : prefixes_of(src)) n += remove(p, src) ? 1 : 0;
   return n;
 }
 
@@ -498,8 +503,8 @@ tl::expected<void, std::string> MrDb::replace_source(RuleSource src, std::span<c
     keep.push_back(key(r.prefix));
   }
   std::sort(keep.begin(), keep.end());
-  for (const MrRule& r : this->rules(src)) {
-    if (!std::binary_search(keep.begin(), keep.end(), key(r.prefix))) remove(r.prefix, src);
+  for (const net::Ipv4Prefix& p : prefixes_of(src)) {
+    if (!std::binary_search(keep.begin(), keep.end(), key(p))) remove(p, src);
   }
   return {};
 }
@@ -529,11 +534,11 @@ void MrDb::lookup_batch(std::span<const uint32_t> addrs, std::span<const MrTarge
     for (std::size_t k = base + kChunk; k < next_end; ++k) __builtin_prefetch(&tbl24_[a[k] >> 8]);
     for (std::size_t k = 0; k < m; ++k) {
       e[k] = load(tbl24_[a[base + k] >> 8]);
-      if (e[k] & kExt) __builtin_prefetch(&tbl8_[((e[k] & kIndexMask) << 8) | (a[base + k] & 0xffu)]);
+      if (e[k] & kExt) __builtin_prefetch(&tbl8_[(std::size_t{e[k] & kIndexMask} << 8) | (a[base + k] & 0xffu)]);
     }
     for (std::size_t k = 0; k < m; ++k) {
       uint32_t w = e[k];
-      if (w & kExt) w = load(tbl8_[((w & kIndexMask) << 8) | (a[base + k] & 0xffu)]);
+      if (w & kExt) w = load(tbl8_[(std::size_t{w & kIndexMask} << 8) | (a[base + k] & 0xffu)]);
       if (!(w & kValid)) w = def;
       out[base + k] = (w & kValid) ? &targets_[w & kIndexMask] : nullptr;
     }
@@ -550,7 +555,7 @@ MrRule MrDb::rule_of(const Slot& s) const {
 std::optional<MrRule> MrDb::match(net::Ipv4Addr a) const {
   // Through the table, so the answer is what lookup() does.
   uint32_t e = peek(tbl24_[a.value >> 8]);
-  if (e & kExt) e = peek(tbl8_[((e & kIndexMask) << 8) | (a.value & 0xffu)]);
+  if (e & kExt) e = peek(tbl8_[(std::size_t{e & kIndexMask} << 8) | (a.value & 0xffu)]);
   const unsigned len = (e & kValid) ? depth_of(e) : 0;
   const std::size_t k = find_slot(a.value & net::mask4(len), len);
   if (k == kNone) return std::nullopt;

@@ -144,7 +144,7 @@ class MrDb {
   const MrTarget* lookup(net::Ipv4Addr a) const noexcept {
     uint32_t e = load(tbl24_[a.value >> 8]);
     if (e & kExt) {
-      e = load(tbl8_[((e & kIndexMask) << 8) | (a.value & 0xffu)]);
+      e = load(tbl8_[(std::size_t{e & kIndexMask} << 8) | (a.value & 0xffu)]);
     }
     if (!(e & kValid)) {
       e = default_.load(std::memory_order_acquire);
@@ -220,6 +220,7 @@ class MrDb {
   void install(uint32_t prefix, unsigned len, uint32_t target) noexcept;
   void uninstall(uint32_t prefix, unsigned len) noexcept;
   MrRule rule_of(const Slot& s) const;
+  std::vector<net::Ipv4Prefix> prefixes_of(RuleSource src) const;
   void best_of(Slot& s, const Alts& a) const noexcept;
 
   Limits limits_;
