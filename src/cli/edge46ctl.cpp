@@ -270,13 +270,45 @@ int run(int argc, char** argv) {
   stats->add_flag("--nonzero", nonzero, "only counters that are not zero");
   auto* reload = app.add_subcommand("reload", "reload the configuration file (a bad file is refused)");
 
+  // The PE's Mapping Rule Database (role pe).
+  auto* rule = app.add_subcommand("rule", "PE mapping rules: IPv4 prefix -> Pref6(egress PE) (role pe)");
+  rule->require_subcommand(1);
+  std::string r_prefix, r_pref6, r_modes, r_layout, r_source, r_addr, r_from;
+  long long r_pref = -1;
+  std::size_t r_limit = 10000;
+  auto* rule_show = rule->add_subcommand("show", "list the rules of every source (or --source)");
+  rule_show->add_option("--source", r_source, "config, local, ctl or bgp");
+  rule_show->add_option("--limit", r_limit, "at most this many rows (default 10000)");
+  auto add_rule_options = [&](CLI::App* c) {
+    c->add_option("prefix", r_prefix, "IPv4 prefix")->required();
+    c->add_option("pref6", r_pref6, "Pref6 of the egress PE")->required();
+    c->add_option("--modes", r_modes, "modes the egress accepts: translate, encapsulate or both (default both)");
+    c->add_option("--layout", r_layout, "low32 (default, the framework's Table 1) or rfc6052");
+    c->add_option("--preference", r_pref, "higher wins between sources of one prefix (default 100)");
+  };
+  auto* rule_add = rule->add_subcommand("add", "add a rule (source ctl; survives reloads)");
+  add_rule_options(rule_add);
+  auto* rule_change = rule->add_subcommand("change", "change the ctl rule of a prefix (moves live traffic)");
+  add_rule_options(rule_change);
+  auto* rule_rm = rule->add_subcommand("remove", "remove the ctl rule of a prefix");
+  rule_rm->add_option("prefix", r_prefix, "IPv4 prefix")->required();
+  auto* rule_lookup = rule->add_subcommand("lookup", "the rule an IPv4 destination uses and the IPv6 addresses");
+  rule_lookup->add_option("address", r_addr, "IPv4 destination")->required();
+  rule_lookup->add_option("--from", r_from, "IPv4 source (to show the IPv6 source too)");
+  auto* mrdb = app.add_subcommand("mrdb", "the PE's Mapping Rule Database");
+  mrdb->require_subcommand(1);
+  auto* mrdb_stats = mrdb->add_subcommand("stats", "rules per source, targets, memory, updates");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  for (auto [what, v] : {std::pair{"ipv6 prefix", &v6}, std::pair{"ipv4 prefix", &v4}}) {
+  for (auto [what, v] : {std::pair{"ipv6 prefix", &v6}, std::pair{"ipv4 prefix", &v4}, std::pair{"prefix", &r_prefix},
+                         std::pair{"pref6", &r_pref6}, std::pair{"modes", &r_modes}, std::pair{"layout", &r_layout},
+                         std::pair{"source", &r_source}, std::pair{"address", &r_addr},
+                         std::pair{"address", &r_from}}) {
     if (auto why = check_argument(what, *v); !why.empty()) {
       std::cerr << "edge46ctl: " << why << "\n";
       return 2;
@@ -300,13 +332,30 @@ int run(int argc, char** argv) {
     req = {{"cmd", "stats"}};
   else if (*reload)
     req = {{"cmd", "reload"}};
-  else {
+  else if (*rule_show) {
+    req = {{"cmd", "rule.show"}, {"limit", r_limit}};
+    if (!r_source.empty()) req["source"] = r_source;
+  } else if (*rule_add || *rule_change) {
+    req = {{"cmd", *rule_add ? "rule.add" : "rule.change"}, {"prefix", r_prefix}, {"pref6", r_pref6}};
+    if (!r_modes.empty()) req["modes"] = r_modes;
+    if (!r_layout.empty()) req["layout"] = r_layout;
+    if (r_pref >= 0) req["preference"] = r_pref;
+  } else if (*rule_rm) {
+    req = {{"cmd", "rule.remove"}, {"prefix", r_prefix}};
+  } else if (*rule_lookup) {
+    req = {{"cmd", "rule.lookup"}, {"address", r_addr}};
+    if (!r_from.empty()) req["source"] = r_from;
+  } else if (*mrdb_stats) {
+    req = {{"cmd", "mrdb.stats"}};
+  } else {
     std::cerr << app.help();
     return 2;
   }
   (void)config;
   (void)eamt;
   (void)pool6;
+  (void)rule;
+  (void)mrdb;
 
   auto r = call(socket_path, req, timeout_s);
   if (!r.connected) {
@@ -353,6 +402,40 @@ int run(int argc, char** argv) {
         rows.push_back({it.key(), scalar(it.value()), scalar(b["help"].value(it.key(), Json("")))});
       }
       print_table({"counter", "value", "meaning"}, rows);
+    }
+  } else if (*rule_show) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : b["rules"]) {
+      rows.push_back({scalar(e["prefix"]), scalar(e["pref6"]), scalar(e["layout"]), scalar(e["modes"]),
+                      scalar(e["source"]), scalar(e["preference"]), e.value("installed", false) ? "*" : ""});
+    }
+    print_table({"IPv4 prefix", "Pref6 (egress)", "layout", "modes", "source", "pref", "used"}, rows);
+    std::cout << "(" << scalar(b["total"]) << " rules" << (b.value("truncated", false) ? ", first shown" : "")
+              << "; * = the rule lookups use)\n";
+  } else if (*rule_add || *rule_change || *rule_rm) {
+    std::cout << (*rule_add ? "added" : *rule_change ? "changed" : "removed") << "\n";
+  } else if (*rule_lookup) {
+    if (b["rule"].is_null()) {
+      std::cout << scalar(b["address"]) << ": no rule: " << scalar(b["action"]) << "\n";
+    } else {
+      const auto& ru = b["rule"];
+      std::cout << "address:          " << scalar(b["address"]) << "\n"
+                << "rule:             " << scalar(ru["prefix"]) << " -> " << scalar(ru["pref6"]) << " ("
+                << scalar(ru["layout"]) << ", " << scalar(ru["modes"]) << ", source " << scalar(ru["source"])
+                << ", preference " << scalar(ru["preference"]) << ")\n"
+                << "mode:             " << scalar(b["mode"]) << "\n"
+                << "IPv6 destination: " << scalar(b["ipv6_destination"]) << "\n";
+      if (b.contains("ipv6_source")) {
+        std::cout << "IPv6 source:      " << scalar(b["ipv6_source"]) << "\n";
+      } else {
+        std::cout << "IPv6 source:      " << scalar(b["ipv6_source_prefix"]) << " + the IPv4 source\n";
+      }
+    }
+  } else if (*mrdb_stats) {
+    for (auto it = b.begin(); it != b.end(); ++it) {
+      if (it.key() == "ok") continue;
+      std::string v = it.value().is_object() ? it.value().dump() : scalar(it.value());
+      std::cout << std::left << std::setw(14) << (it.key() + ":") << v << "\n";
     }
   } else if (*reload) {
     std::cout << "reloaded (generation " << scalar(b["generation"]) << ")\n";

@@ -52,6 +52,85 @@ std::vector<net::Ipv4Prefix> denylist(const xlat::Config& c) {
   return v;
 }
 
+template <class T, class F>
+std::string list(const std::vector<T>& v, F f) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + f(v[i]);
+  return out + "]";
+}
+
+void dump_pe(std::ostringstream& o, const PeSettings& pe) {
+  auto q4 = [](const net::Ipv4Prefix& p) { return quote(net::to_string(p)); };
+  auto q6 = [](const net::Ipv6Prefix& p) { return quote(net::to_string(p)); };
+  auto qs = [](const std::string& s) { return quote(s); };
+  o << "\n[pe]\n";
+  o << "prefixes = " << list(pe.prefixes, [&](const mapping::Pool6& p) { return q6(p.prefix); }) << "\n";
+  if (!pe.prefixes.empty()) o << "layout = " << quote(mapping::layout_name(pe.prefixes[0].layout)) << "\n";
+  o << "accept = " << quote(mapping::modes_name(pe.accept)) << "\n";
+  o << "prefer = " << quote(mapping::modes_name(pe.prefer)) << "\n";
+  o << "ipv4 = " << list(pe.ipv4, q4) << "\n";
+  o << "hop-limit = " << unsigned{pe.hop_limit} << "\n";
+  o << "core-mtu = " << pe.core_mtu << "\n";
+  o << "pmtu-timeout = " << pe.pmtu_timeout_s << "\n";
+  o << "no-rule = " << quote(pe.no_rule_unreachable ? "unreachable" : "drop") << "\n";
+  o << "trusted = " << list(pe.trusted, q6) << "\n";
+  o << "ingress-rate = " << pe.ingress_rate << "\n";
+  o << "ingress-burst = " << pe.ingress_burst << "\n";
+  if (!pe.rules_file.empty()) o << "rules-file = " << quote(pe.rules_file) << "\n";
+  const auto& r = pe.kernel_routes;
+  if (!(r == PeRouteSettings{})) {
+    o << "\n[pe.kernel-routes]\n";
+    o << "enabled = " << tf(r.enabled) << "\n";
+    o << "tables = " << list(r.tables, [](uint32_t t) { return std::to_string(t); }) << "\n";
+    o << "protocols = " << list(r.protocols, qs) << "\n";
+    o << "include-connected = " << tf(r.include_connected) << "\n";
+    o << "exclude-devices = " << list(r.exclude_devices, qs) << "\n";
+  }
+  for (const auto& rule : pe.rules) {
+    o << "\n[[pe.rule]]\nprefix = " << q4(rule.prefix) << "\npref6 = " << q6(rule.target.pool6.prefix)
+      << "\nlayout = " << quote(mapping::layout_name(rule.target.pool6.layout))
+      << "\nmodes = " << quote(mapping::modes_name(rule.target.modes)) << "\npreference = " << rule.preference
+      << "\n";
+  }
+}
+
+nlohmann::json pe_json(const PeSettings& pe) {
+  using json = nlohmann::json;
+  json j;
+  j["prefixes"] = json::array();
+  for (const auto& p : pe.prefixes) {
+    j["prefixes"].push_back({{"prefix", net::to_string(p.prefix)}, {"layout", mapping::layout_name(p.layout)}});
+  }
+  j["accept"] = mapping::modes_name(pe.accept);
+  j["prefer"] = mapping::modes_name(pe.prefer);
+  j["ipv4"] = json::array();
+  for (const auto& p : pe.ipv4) j["ipv4"].push_back(net::to_string(p));
+  j["hop-limit"] = pe.hop_limit;
+  j["core-mtu"] = pe.core_mtu;
+  j["pmtu-timeout"] = pe.pmtu_timeout_s;
+  j["no-rule"] = pe.no_rule_unreachable ? "unreachable" : "drop";
+  j["trusted"] = json::array();
+  for (const auto& p : pe.trusted) j["trusted"].push_back(net::to_string(p));
+  j["ingress-rate"] = pe.ingress_rate;
+  j["ingress-burst"] = pe.ingress_burst;
+  j["rules-file"] = pe.rules_file;
+  const auto& r = pe.kernel_routes;
+  j["kernel-routes"] = {{"enabled", r.enabled},
+                        {"tables", r.tables},
+                        {"protocols", r.protocols},
+                        {"include-connected", r.include_connected},
+                        {"exclude-devices", r.exclude_devices}};
+  j["rule"] = json::array();
+  for (const auto& rule : pe.rules) {
+    j["rule"].push_back({{"prefix", net::to_string(rule.prefix)},
+                         {"pref6", net::to_string(rule.target.pool6.prefix)},
+                         {"layout", mapping::layout_name(rule.target.pool6.layout)},
+                         {"modes", mapping::modes_name(rule.target.modes)},
+                         {"preference", rule.preference}});
+  }
+  return j;
+}
+
 }  // namespace
 
 std::string dump_toml(const Settings& s) {
@@ -136,6 +215,7 @@ std::string dump_toml(const Settings& s) {
   o << "reassembly-slots = " << l.reassembly_slots << "\n";
   o << "reassembly-memory = " << l.reassembly_memory << "\n";
   o << "reassembly-timeout-ms = " << l.reassembly_timeout_ms << "\n";
+  if (!(s.pe == PeSettings{})) dump_pe(o, s.pe);
   return o.str();
 }
 
@@ -189,6 +269,7 @@ nlohmann::json to_json(const Settings& s) {
                  {"reassembly-slots", s.limits.reassembly_slots},
                  {"reassembly-memory", s.limits.reassembly_memory},
                  {"reassembly-timeout-ms", s.limits.reassembly_timeout_ms}};
+  if (!(s.pe == PeSettings{})) j["pe"] = pe_json(s.pe);
   return j;
 }
 
@@ -206,7 +287,7 @@ bool same_xlat(const xlat::Config& a, const xlat::Config& b) {
 }
 
 bool operator==(const Settings& a, const Settings& b) {
-  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && same_xlat(a.xlat, b.xlat) &&
+  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && a.pe == b.pe && same_xlat(a.xlat, b.xlat) &&
          a.eamt.entries() == b.eamt.entries();
 }
 

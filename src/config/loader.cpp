@@ -195,7 +195,7 @@ void load_daemon(const Walker& w, const toml::table& t, DaemonSettings& d) {
     const std::string key = Walker::join(p, k.str());
     const auto name = k.str();
     if (name == "role") {
-      d.role = w.get_choice(v, key, {"siit", "siit-dc-br", "siit-dc-er"});
+      d.role = w.get_choice(v, key, {"siit", "siit-dc-br", "siit-dc-er", "pe"});
     } else if (name == "workers") {
       d.workers = static_cast<unsigned>(w.get_int(v, key, 0, 1024));
     } else if (name == "tun") {
@@ -361,9 +361,116 @@ void load_limits(const Walker& w, const toml::table& t, LimitSettings& l) {
   }
 }
 
+mapping::Pool6 pref6_of(const Walker& w, const toml::node& n, const std::string& key, mapping::Pool6Layout layout) {
+  mapping::Pool6 p{w.get_prefix6(n, key), layout};
+  if (auto why = mapping::validate_pool6(p); !why.empty()) w.fail(n.source(), key, std::string(why));
+  return p;
+}
+
+uint8_t modes_of(const Walker& w, const toml::node& n, const std::string& key) {
+  return *mapping::parse_modes(w.get_choice(n, key, {"translate", "encapsulate", "both"}));
+}
+
+void load_pe_rules(const Walker& w, const toml::node& n, PeSettings& pe) {
+  const auto& arr = w.get_array(n, "pe.rule");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string key = "pe.rule[" + std::to_string(i) + "]";
+    const auto& t = w.get_table(arr[i], key);
+    w.check_keys(t, key, {"prefix", "pref6", "modes", "layout", "preference"});
+    const toml::node* prefix = t.get("prefix");
+    const toml::node* pref6 = t.get("pref6");
+    if (prefix == nullptr || pref6 == nullptr) {
+      w.fail(arr[i].source(), key, std::string("missing key \"") + (prefix == nullptr ? "prefix" : "pref6") + "\"");
+    }
+    mapping::MrRule r;
+    r.source = mapping::RuleSource::kConfig;
+    r.prefix = w.get_prefix4(*prefix, key + ".prefix");
+    auto layout = mapping::Pool6Layout::kLow32;
+    if (const toml::node* l = t.get("layout")) {
+      layout = *mapping::parse_layout(w.get_choice(*l, key + ".layout", {"low32", "rfc6052"}));
+    }
+    r.target.pool6 = pref6_of(w, *pref6, key + ".pref6", layout);
+    if (const toml::node* m = t.get("modes")) r.target.modes = modes_of(w, *m, key + ".modes");
+    if (const toml::node* p = t.get("preference")) {
+      r.preference = static_cast<uint32_t>(w.get_int(*p, key + ".preference", 0, 1'000'000));
+    }
+    if (auto why = mapping::validate_rule(r); !why.empty()) w.fail(arr[i].source(), key, why);
+    pe.rules.push_back(r);
+  }
+}
+
+void load_pe_routes(const Walker& w, const toml::table& t, PeRouteSettings& r) {
+  const std::string p = "pe.kernel-routes";
+  w.check_keys(t, p, {"enabled", "tables", "protocols", "include-connected", "exclude-devices"});
+  r.enabled = true;
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    const auto name = k.str();
+    if (name == "enabled") {
+      r.enabled = w.get_bool(v, key);
+    } else if (name == "tables") {
+      r.tables.clear();
+      for (auto&& e : w.get_array(v, key)) r.tables.push_back(static_cast<uint32_t>(w.get_int(e, key, 0, 0xffffffff)));
+    } else if (name == "protocols") {
+      r.protocols.clear();
+      for (auto&& e : w.get_array(v, key)) r.protocols.push_back(w.get_string(e, key));
+    } else if (name == "include-connected") {
+      r.include_connected = w.get_bool(v, key);
+    } else {
+      r.exclude_devices.clear();
+      for (auto&& e : w.get_array(v, key)) r.exclude_devices.push_back(w.get_string(e, key));
+    }
+  }
+}
+
+void load_pe(const Walker& w, const toml::table& t, PeSettings& pe) {
+  const std::string p = "pe";
+  w.check_keys(t, p,
+               {"prefixes", "layout", "accept", "prefer", "ipv4", "hop-limit", "core-mtu", "pmtu-timeout", "no-rule",
+                "trusted", "ingress-rate", "ingress-burst", "rules-file", "rule", "kernel-routes"});
+  // The layout applies to every prefix of this PE; read it first.
+  auto layout = mapping::Pool6Layout::kLow32;
+  if (const toml::node* l = t.get("layout")) {
+    layout = *mapping::parse_layout(w.get_choice(*l, "pe.layout", {"low32", "rfc6052"}));
+  }
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    const auto name = k.str();
+    if (name == "prefixes") {
+      for (auto&& e : w.get_array(v, key)) pe.prefixes.push_back(pref6_of(w, e, key, layout));
+    } else if (name == "accept") {
+      pe.accept = modes_of(w, v, key);
+    } else if (name == "prefer") {
+      pe.prefer = *mapping::parse_modes(w.get_choice(v, key, {"translate", "encapsulate"}));
+    } else if (name == "ipv4") {
+      for (auto&& e : w.get_array(v, key)) pe.ipv4.push_back(w.get_prefix4(e, key));
+    } else if (name == "hop-limit") {
+      pe.hop_limit = static_cast<uint8_t>(w.get_int(v, key, 1, 255));
+    } else if (name == "core-mtu") {
+      pe.core_mtu = static_cast<uint32_t>(w.get_int(v, key, 1280, 65535));
+    } else if (name == "pmtu-timeout") {
+      pe.pmtu_timeout_s = static_cast<uint32_t>(w.get_int(v, key, 60, 86400));
+    } else if (name == "no-rule") {
+      pe.no_rule_unreachable = w.get_choice(v, key, {"drop", "unreachable"}) == "unreachable";
+    } else if (name == "trusted") {
+      for (auto&& e : w.get_array(v, key)) pe.trusted.push_back(w.get_prefix6(e, key));
+    } else if (name == "ingress-rate") {
+      pe.ingress_rate = static_cast<uint32_t>(w.get_int(v, key, 0, 100'000'000));
+    } else if (name == "ingress-burst") {
+      pe.ingress_burst = static_cast<uint32_t>(w.get_int(v, key, 1, 100'000'000));
+    } else if (name == "rules-file") {
+      pe.rules_file = w.get_string(v, key);
+    } else if (name == "rule") {
+      load_pe_rules(w, v, pe);
+    } else if (name == "kernel-routes") {
+      load_pe_routes(w, w.get_table(v, key), pe.kernel_routes);
+    }
+  }
+}
+
 Settings load_document(const Walker& w, const toml::table& root) {
   Settings s;
-  w.check_keys(root, "", {"daemon", "translator", "eamt", "siit-dc", "limits"});
+  w.check_keys(root, "", {"daemon", "translator", "eamt", "siit-dc", "limits", "pe"});
   if (const toml::node* n = root.get("daemon")) {
     load_daemon(w, w.get_table(*n, "daemon"), s.daemon);
   }
@@ -378,6 +485,18 @@ Settings load_document(const Walker& w, const toml::table& root) {
   }
   if (const toml::node* n = root.get("limits")) {
     load_limits(w, w.get_table(*n, "limits"), s.limits);
+  }
+  if (const toml::node* n = root.get("pe")) {
+    load_pe(w, w.get_table(*n, "pe"), s.pe);
+  }
+  if (s.daemon.role == "pe" && s.pe.prefixes.empty()) {
+    const toml::node* role = root.at_path("daemon.role").node();
+    w.fail(role->source(), "daemon.role", "role \"pe\" needs [pe] prefixes: at least one Pref6 of this PE (section 4.1)");
+  }
+  if (s.daemon.role == "pe" && s.xlat.pool6) {
+    const toml::node* n = root.at_path("translator.pool6").node();
+    w.fail(n->source(), "translator.pool6",
+           "role \"pe\" maps addresses with its MR-DB and [pe] prefixes, not pool6 (remove pool6)");
   }
   // Cross-key rules.
   if (s.daemon.role == "siit-dc-er" && s.eamt.empty()) {

@@ -47,7 +47,11 @@ namespace edge46::core {
   X(kFragNeeded, "frag_needed", "DF set and too big for the next link (ICMPv4 3/4 sent)")                             \
   X(kPacketTooBig, "packet_too_big", "too big for the IPv4 link (ICMPv6 Packet Too Big sent)")                        \
   X(kUdpZeroChecksum, "udp_zero_checksum", "IPv4 UDP checksum 0 not amended (ICMPv4 3/13 sent)")                      \
-  X(kTooManyFragments, "too_many_fragments", "translator fragmentation needs too many pieces")
+  X(kTooManyFragments, "too_many_fragments", "translator fragmentation needs too many pieces")                        \
+  /* The PE (xlat/pe_mapper.h, pipeline/pe.h) */                                                                     \
+  X(kNoMappingRule, "no_mapping_rule", "no MR-DB rule and no default rule for the IPv4 destination")                 \
+  X(kPeUnknownSource, "pe_unknown_source", "outer IPv6 source under no known Pref6 (anti-spoofing, framework 7.1)")   \
+  X(kNotOwnPref6, "not_own_pref6", "IPv6 destination outside this PE's Pref6")
 
 enum class Drop : uint8_t {
 #define EDGE46_X(e, n, d) e,

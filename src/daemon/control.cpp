@@ -88,6 +88,164 @@ Json eamt_json(const EamtStore& store) {
   return a;
 }
 
+Json rule_json(const mapping::MrRule& r) {
+  return Json{{"prefix", net::to_string(r.prefix)},
+              {"pref6", net::to_string(r.target.pool6.prefix)},
+              {"layout", std::string(mapping::layout_name(r.target.pool6.layout))},
+              {"modes", std::string(mapping::modes_name(r.target.modes))},
+              {"source", std::string(mapping::rule_source_name(r.source))},
+              {"preference", r.preference}};
+}
+
+// {"prefix", "pref6", "modes"?, "layout"?, "preference"?} of rule.add/change.
+tl::expected<mapping::MrRule, std::string> parse_rule(const Json& req) {
+  auto str = [&](const char* k) -> std::optional<std::string> {
+    if (!req.contains(k)) return std::nullopt;
+    if (!req[k].is_string()) throw std::invalid_argument(std::string("\"") + k + "\" must be a string");
+    return req[k].get<std::string>();
+  };
+  try {
+    auto prefix = str("prefix");
+    auto pref6 = str("pref6");
+    if (!prefix || !pref6) return tl::unexpected(std::string("rules need \"prefix\" and \"pref6\""));
+    mapping::MrRule r;
+    r.source = mapping::RuleSource::kCtl;
+    auto p4 = net::parse_ipv4_prefix(*prefix);
+    if (!p4) return tl::unexpected("not an IPv4 prefix (host bits must be zero): " + excerpt(*prefix));
+    r.prefix = *p4;
+    auto p6 = net::parse_ipv6_prefix(*pref6);
+    if (!p6) return tl::unexpected("not an IPv6 prefix (host bits must be zero): " + excerpt(*pref6));
+    r.target.pool6 = mapping::Pool6{*p6, mapping::Pool6Layout::kLow32};
+    if (auto l = str("layout")) {
+      auto layout = mapping::parse_layout(*l);
+      if (!layout) return tl::unexpected("layout must be low32 or rfc6052: " + excerpt(*l));
+      r.target.pool6.layout = *layout;
+    }
+    if (auto m = str("modes")) {
+      auto modes = mapping::parse_modes(*m);
+      if (!modes) return tl::unexpected("modes must be translate, encapsulate or both: " + excerpt(*m));
+      r.target.modes = *modes;
+    }
+    if (req.contains("preference")) {
+      if (!req["preference"].is_number_unsigned() || req["preference"].get<uint64_t>() > 1'000'000) {
+        return tl::unexpected(std::string("preference must be an integer 0..1000000"));
+      }
+      r.preference = req["preference"].get<uint32_t>();
+    }
+    if (auto why = mapping::validate_rule(r); !why.empty()) return tl::unexpected(why);
+    return r;
+  } catch (const std::invalid_argument& e) {
+    return tl::unexpected(std::string(e.what()));
+  }
+}
+
+Json pe_command(DaemonState& st, const Snapshot& snap, const std::string& cmd, const Json& req) {
+  if (snap.role.role != pipeline::Role::kPe) return fail("'" + cmd + "' needs role pe (running: " +
+                                                         std::string(pipeline::role_name(snap.role.role)) + ")");
+  PeStore& pe = st.pe;
+  auto source_of = [&](const char* key, mapping::RuleSource dflt) -> tl::expected<mapping::RuleSource, std::string> {
+    if (!req.contains(key)) return dflt;
+    if (!req[key].is_string()) return tl::unexpected(std::string("source must be a string"));
+    auto s = mapping::parse_rule_source(req[key].get<std::string>());
+    if (!s) return tl::unexpected("source must be config, local, ctl or bgp: " + excerpt(req[key].get<std::string>()));
+    return *s;
+  };
+  if (cmd == "rule.show") {
+    std::optional<mapping::RuleSource> src;
+    if (req.contains("source")) {
+      auto s = source_of("source", mapping::RuleSource::kCtl);
+      if (!s) return fail(s.error());
+      src = *s;
+    }
+    std::size_t limit = 10000;
+    if (req.contains("limit")) {
+      if (!req["limit"].is_number_unsigned()) return fail("limit must be a non-negative integer");
+      limit = req["limit"].get<std::size_t>();
+    }
+    const auto rules = pe.mrdb().rules(src);
+    Json a = Json::array();
+    for (std::size_t i = 0; i < rules.size() && i < limit; ++i) {
+      Json j = rule_json(rules[i]);
+      auto m = pe.mrdb().match(rules[i].prefix.addr);
+      j["installed"] = m && m->prefix == rules[i].prefix && m->source == rules[i].source;
+      a.push_back(std::move(j));
+    }
+    return Json{{"ok", true}, {"total", rules.size()}, {"truncated", rules.size() > limit}, {"rules", a}};
+  }
+  if (cmd == "rule.add" || cmd == "rule.change") {
+    auto r = parse_rule(req);
+    if (!r) return fail(r.error());
+    auto ok = cmd == "rule.add" ? pe.add(*r) : pe.change(*r);
+    if (!ok) return fail(ok.error());
+    log_info(std::string(cmd == "rule.add" ? "rule added: " : "rule changed: ") + mapping::format_rule(*r));
+    return Json{{"ok", true}, {"rule", rule_json(*r)}};
+  }
+  if (cmd == "rule.remove") {
+    if (!req.contains("prefix") || !req["prefix"].is_string()) return fail("rule.remove needs \"prefix\"");
+    auto p4 = net::parse_ipv4_prefix(req["prefix"].get<std::string>());
+    if (!p4) return fail("not an IPv4 prefix (host bits must be zero): " + excerpt(req["prefix"].get<std::string>()));
+    auto src = source_of("source", mapping::RuleSource::kCtl);
+    if (!src) return fail(src.error());
+    if (*src != mapping::RuleSource::kCtl) {
+      return fail("only ctl rules are removed here; config and local rules follow the file and the routes");
+    }
+    auto ok = pe.remove(*p4, *src);
+    if (!ok) return fail(ok.error());
+    log_info("rule removed: " + net::to_string(*p4) + " (ctl)");
+    return Json{{"ok", true}};
+  }
+  if (cmd == "rule.lookup") {
+    if (!req.contains("address") || !req["address"].is_string()) return fail("rule.lookup needs \"address\"");
+    auto a = net::parse_ipv4(req["address"].get<std::string>());
+    if (!a) return fail("not an IPv4 address: " + excerpt(req["address"].get<std::string>()));
+    std::optional<net::Ipv4Addr> from;
+    if (req.contains("source")) {
+      if (!req["source"].is_string() || !(from = net::parse_ipv4(req["source"].get<std::string>()))) {
+        return fail("source must be an IPv4 address");
+      }
+    }
+    auto m = pe.mrdb().match(*a);
+    if (!m) {
+      return Json{{"ok", true},
+                  {"address", net::to_string(*a)},
+                  {"rule", nullptr},
+                  {"action", snap.role.pe.no_rule_unreachable ? "drop (no_mapping_rule), ICMPv4 3/0 to the source"
+                                                              : "drop (no_mapping_rule)"}};
+    }
+    const auto& p = snap.role.pe;
+    const uint8_t mode = (m->target.modes & p.prefer) != 0                          ? p.prefer
+                         : (m->target.modes & mapping::kModeEncapsulate) != 0 ? mapping::kModeEncapsulate
+                                                                                : mapping::kModeTranslate;
+    Json j{{"ok", true},
+           {"address", net::to_string(*a)},
+           {"rule", rule_json(*m)},
+           {"mode", std::string(mapping::modes_name(mode))},
+           {"ipv6_destination", net::to_string(mapping::embed(m->target.pool6, *a))},
+           {"ipv6_source_prefix", net::to_string(p.own.prefix)}};
+    if (from) j["ipv6_source"] = net::to_string(mapping::embed(p.own, *from));
+    return j;
+  }
+  if (cmd == "mrdb.stats") {
+    const auto s = pe.mrdb().stats();
+    Json per = Json::object();
+    for (std::size_t i = 0; i < mapping::kRuleSourceCount; ++i) {
+      per[std::string(mapping::rule_source_name(static_cast<mapping::RuleSource>(i)))] = s.per_source[i];
+    }
+    return Json{{"ok", true},
+                {"rules", s.rules},
+                {"installed", s.installed},
+                {"per_source", per},
+                {"targets", s.targets},
+                {"known_pref6", pe.known().size()},
+                {"kernel_blocks", pe.kernel_blocks()},
+                {"tbl8_groups", s.tbl8_groups_used},
+                {"retired", s.retired},
+                {"memory_bytes", s.memory_bytes},
+                {"updates", s.updates}};
+  }
+  return fail("unknown command '" + excerpt(cmd) + "'");
+}
+
 Json pool6_json(const xlat::Config& x) {
   if (!x.pool6) {
     return nullptr;
@@ -175,6 +333,21 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
     log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
     return tl::unexpected(st.last_reload_error);
   }
+  // The PE's config and local rules (pe_store.h): a rules file that does
+  // not load refuses the reload before anything changes.
+  if ((*snap)->role.role == pipeline::Role::kPe) {
+    std::vector<std::string> pe_warnings;
+    if (auto ok = st.pe.configure((*snap)->settings.pe, pe_warnings); !ok) {
+      ++st.reloads_failed;
+      st.last_reload_error = st.config_path + ": " + ok.error();
+      log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
+      return tl::unexpected(st.last_reload_error);
+    }
+    for (const auto& w : pe_warnings) {
+      if (!warning.empty()) warning += "; ";
+      warning += w;
+    }
+  }
   // The file's EAMs replace the file's EAMs only (tables.h); a conflict
   // with an edge46ctl entry refuses the whole reload, nothing changed.
   std::size_t eams_removed = 0, eams_added = 0;
@@ -242,6 +415,9 @@ Json handle(DaemonState& st, const Json& req) {
   }
   if (cmd == "eamt.show") {
     return Json{{"ok", true}, {"eamt", eamt_json(st.eamt)}};
+  }
+  if (cmd.starts_with("rule.") || cmd == "mrdb.stats") {
+    return pe_command(st, *snap, cmd, req);
   }
   if (cmd == "pool6.show") {
     return Json{{"ok", true}, {"pool6", pool6_json(s.xlat)}};

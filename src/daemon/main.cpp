@@ -112,12 +112,21 @@ int main(int argc, char** argv) {
     daemon::log_warning("not running as root: creating the TUN device needs CAP_NET_ADMIN");
   }
 
+  const pipeline::Role role = (*snap)->role.role;
   daemon::DaemonState st(workers);
   st.config_path = std::filesystem::absolute(config_path).string();
   st.tun_name = tun_name;
   st.workers = workers;
-  const pipeline::Role role = (*snap)->role.role;
   st.eamt.init((*snap)->settings.eamt);  // the runtime EAMT starts as the file's
+  if (role == pipeline::Role::kPe) {
+    // The MR-DB: [[pe.rule]], the rules file, the local blocks (pe_store.h).
+    std::vector<std::string> warnings;
+    if (auto ok = st.pe.configure((*snap)->settings.pe, warnings); !ok) {
+      std::cerr << "edge46d: bad configuration: " << config_path << ": " << ok.error() << "\n";
+      return 2;
+    }
+    for (const auto& w : warnings) daemon::log_warning(w);
+  }
   st.snapshot.reset(std::move(*snap));  // before any worker: no grace period to wait for
 
   // Without root the path in the error is not the whole story: say what is

@@ -5,7 +5,7 @@ namespace edge46::daemon {
 tl::expected<std::unique_ptr<Snapshot>, std::string> make_snapshot(config::Settings s, uint64_t generation) {
   auto role = pipeline::parse_role(s.daemon.role);
   if (!role) {
-    return tl::unexpected("daemon.role: unknown role '" + s.daemon.role + "' (siit, siit-dc-br, siit-dc-er)");
+    return tl::unexpected("daemon.role: unknown role '" + s.daemon.role + "' (siit, siit-dc-br, siit-dc-er, pe)");
   }
   auto why = s.xlat.validate();
   if (!why.empty()) {
@@ -15,6 +15,20 @@ tl::expected<std::unique_ptr<Snapshot>, std::string> make_snapshot(config::Setti
   snap->role.role = *role;
   snap->role.ingress_filter = s.siit_dc.ingress_filter;
   snap->role.drop_own_service_sources = s.siit_dc.drop_own_service_sources;
+  if (*role == pipeline::Role::kPe) {
+    const auto& pe = s.pe;
+    if (pe.prefixes.empty()) return tl::unexpected(std::string("pe.prefixes: role pe needs at least one Pref6"));
+    auto& p = snap->role.pe;
+    p.own = pe.prefixes.front();
+    p.accept = pe.accept;
+    p.prefer = pe.prefer;
+    p.hop_limit = pe.hop_limit;
+    p.core_mtu = pe.core_mtu;
+    p.pmtu_timeout_s = pe.pmtu_timeout_s;
+    p.no_rule_unreachable = pe.no_rule_unreachable;
+    p.ingress_rate = pe.ingress_rate;
+    p.ingress_burst = pe.ingress_burst;
+  }
   snap->settings = std::move(s);
   snap->generation = generation;
   return snap;

@@ -21,6 +21,7 @@
 #include <tl/expected.hpp>
 
 #include "config/settings.h"
+#include "daemon/pe_store.h"
 #include "daemon/rcu.h"
 #include "daemon/tables.h"
 #include "daemon/tun_routes.h"
@@ -52,6 +53,7 @@ struct DaemonState {
   std::string offload = "off";  // TUN offloads as opened: "on", or "off (why)"; set before the server starts
   SnapshotStore snapshot;
   EamtStore eamt;  // runtime table (tables.h): outside the snapshot
+  PeStore pe;      // role pe: MR-DB, known Pref6s, tunnel MTUs (pe_store.h)
   TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
 
   // The loop guard's state for `edge46ctl status`: "on (N IPv6 routes into

@@ -72,7 +72,8 @@ void run_worker(const WorkerArgs& a) {
     // One snapshot per burst: a reload takes effect at the next burst.
     const Snapshot* snap = a.state->snapshot.read();
     // The runtime tables are published apart from the snapshot (tables.h).
-    const pipeline::Env env{snap->settings.xlat, snap->role, *a.state->eamt.read(), a.state->tun_routes.read()};
+    const pipeline::Env env{snap->settings.xlat, snap->role, *a.state->eamt.read(), a.state->tun_routes.read(),
+                            a.state->pe.tables()};
     const pipeline::Composition process = pipeline::composition(snap->role.role);
     ctx->icmp_limit = {snap->settings.limits.icmp_error_rate, snap->settings.limits.icmp_error_burst};
     if (a.offload) {

@@ -577,6 +577,13 @@ std::optional<MrRule> MrDb::find(net::Ipv4Prefix p, RuleSource src) const {
                 src, x.pref};
 }
 
+std::vector<MrTarget> MrDb::targets() const {
+  std::vector<MrTarget> out;
+  out.reserve(target_index_.size());
+  for (const auto& [t, idx] : target_index_) out.push_back(t);
+  return out;
+}
+
 std::vector<MrRule> MrDb::rules(std::optional<RuleSource> src) const {
   std::vector<MrRule> out;
   out.reserve(src ? per_source_[static_cast<uint8_t>(*src)] : used_slots_);

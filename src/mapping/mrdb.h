@@ -168,6 +168,9 @@ class MrDb {
   // Every rule (all sources, or only s), sorted by prefix address, then
   // length, then source.
   std::vector<MrRule> rules(std::optional<RuleSource> s = {}) const;
+  // Every distinct target some rule (of any source, installed or not) uses:
+  // the egress PEs this PE knows (anti-spoofing, framework 7.1).
+  std::vector<MrTarget> targets() const;
 
   struct Stats {
     std::size_t rules = 0;             // all sources

@@ -30,7 +30,7 @@ inline constexpr std::size_t kFragNext = 0, kFragOffM = 2, kFragId = 4;
 }  // namespace ipv6
 
 namespace proto {
-inline constexpr uint8_t kHopByHop = 0, kIcmp = 1, kTcp = 6, kUdp = 17, kRouting = 43, kFragment = 44, kEsp = 50,
+inline constexpr uint8_t kHopByHop = 0, kIcmp = 1, kIpip = 4, kTcp = 6, kUdp = 17, kRouting = 43, kFragment = 44, kEsp = 50,
                          kAh = 51, kIcmp6 = 58, kNoNext = 59, kDestOpts = 60;
 }
 

@@ -45,7 +45,9 @@ namespace edge46::pipeline {
   X(kReasmBadFragment, "reasm_bad_fragment",                                                                     \
     "ICMP fragment empty, not a multiple of 8 bytes before the last, or beyond the last")                        \
   X(kReasmNoSlot, "reasm_no_slot", "every reassembly slot of the worker is busy")         \
-  X(kReasmNoMemory, "reasm_no_memory", "the worker's reassembly memory budget is exhausted: datagram discarded")
+  X(kReasmNoMemory, "reasm_no_memory", "the worker's reassembly memory budget is exhausted: datagram discarded") \
+  X(kPeModeRefused, "pe_mode_refused", "PE: the packet's mode (translate/encapsulate) is not one this PE accepts") \
+  X(kPeRateLimited, "pe_rate_limited", "PE: over the packet rate allowed per ingress Pref6 (framework 7.1)")
 
 enum class PipelineDrop : uint8_t {
 #define EDGE46_X(e, n, d) e,

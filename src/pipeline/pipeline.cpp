@@ -10,6 +10,7 @@ std::optional<Role> parse_role(std::string_view s) noexcept {
   if (s == "siit") return Role::kSiit;
   if (s == "siit-dc-br") return Role::kSiitDcBr;
   if (s == "siit-dc-er") return Role::kSiitDcEr;
+  if (s == "pe") return Role::kPe;
   return std::nullopt;
 }
 
@@ -18,6 +19,7 @@ std::string_view role_name(Role r) noexcept {
     case Role::kSiit: return "siit";
     case Role::kSiitDcBr: return "siit-dc-br";
     case Role::kSiitDcEr: return "siit-dc-er";
+    case Role::kPe: return "pe";
   }
   return "unknown";
 }
@@ -113,7 +115,7 @@ Result run(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Count
   c.packets_in[fi].add();
   c.bytes_in[fi].add(in.size());
 
-  if (auto d = pre(env, *fam, in)) {
+  if (auto d = pre(env, *fam, in, ctx)) {
     r.pipeline_drop = d;
     c.drop(*d);
     return r;
@@ -182,8 +184,13 @@ Result run(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Count
   return r;
 }
 
-std::optional<PipelineDrop> no_checks(const Env&, xlat::Family, std::span<const uint8_t>) noexcept {
+std::optional<PipelineDrop> no_checks(const Env&, xlat::Family, std::span<const uint8_t>, WorkerContext&) noexcept {
   return std::nullopt;
+}
+
+std::optional<PipelineDrop> er_checks(const Env& env, xlat::Family fam, std::span<const uint8_t> in,
+                                      WorkerContext&) noexcept {
+  return er_check(env, fam, in);
 }
 
 xlat::Verdict siit_step(const Env& env, xlat::Family fam, std::span<const uint8_t> pkt, xlat::Output& out,
@@ -200,7 +207,13 @@ Result process_siit(const Env& env, std::span<const uint8_t> in, xlat::Output& o
 // siit-dc-er: the RFC 7756 6 checks, then SIIT.
 Result process_er(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Counters& c,
                   WorkerContext& ctx) noexcept {
-  return run(env, in, out, c, ctx, er_check, siit_step);
+  return run(env, in, out, c, ctx, er_checks, siit_step);
+}
+
+// pe: the PE's classification and checks, then translate or tunnel (pe.h).
+Result process_pe(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Counters& c,
+                  WorkerContext& ctx) noexcept {
+  return run(env, in, out, c, ctx, pe_check, pe_step);
 }
 
 }  // namespace
@@ -210,6 +223,7 @@ Composition composition(Role r) noexcept {
     case Role::kSiit:
     case Role::kSiitDcBr: return process_siit;
     case Role::kSiitDcEr: return process_er;
+    case Role::kPe: return process_pe;
   }
   return process_siit;
 }

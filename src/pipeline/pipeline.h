@@ -29,12 +29,13 @@
 #include <string_view>
 
 #include "pipeline/counters.h"
+#include "pipeline/pe.h"
 #include "pipeline/worker_context.h"
 #include "xlat/translate.h"
 
 namespace edge46::pipeline {
 
-enum class Role : uint8_t { kSiit, kSiitDcBr, kSiitDcEr };
+enum class Role : uint8_t { kSiit, kSiitDcBr, kSiitDcEr, kPe };
 
 std::optional<Role> parse_role(std::string_view s) noexcept;
 std::string_view role_name(Role r) noexcept;
@@ -45,6 +46,7 @@ struct RoleConfig {
   Role role = Role::kSiit;
   bool ingress_filter = false;           // ER only
   bool drop_own_service_sources = true;  // ER only
+  PeParams pe;                           // PE only
 };
 
 // Everything one packet is processed against, assembled by the worker once
@@ -59,6 +61,7 @@ struct Env {
   // The kernel's routes into our TUN (null: no route information, no loop
   // check). See pipeline/loop_guard.h.
   const TunRoutes* tun_routes = nullptr;
+  PeTables pe{};  // role pe: the MR-DB, the known Pref6s, the tunnel MTUs
 };
 
 struct Result {

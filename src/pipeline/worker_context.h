@@ -31,6 +31,9 @@ struct WorkerContext {
   // The translator's own per-worker state (IPv4 Identification, RNG); seed
   // it with xlat::seed_from_entropy at worker start.
   xlat::WorkerState xlat;
+  // PE: packet-rate buckets per ingress Pref6 (framework 7.1), indexed by
+  // a hash of the prefix; two prefixes that share one share its rate.
+  std::array<TokenBucket, 256> pe_ingress{};
 };
 
 }  // namespace edge46::pipeline

@@ -106,8 +106,4 @@ struct SiitMapper {
   }
 };
 
-// The mappers the translator is instantiated for (translate_46.cpp,
-// translate_64.cpp): add a row per new mapping strategy.
-#define EDGE46_XLAT_MAPPERS(X) X(::edge46::xlat::SiitMapper)
-
 }  // namespace edge46::xlat

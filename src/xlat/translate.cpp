@@ -1,5 +1,7 @@
 #include "xlat/translate.h"
 
+#include "xlat/common.h"
+
 #include <sys/random.h>
 
 namespace edge46::xlat {
@@ -7,6 +9,14 @@ namespace edge46::xlat {
 Verdict translate(const Config& cfg, const mapping::Eamt& eamt, WorkerState& ws, Family ingress,
                   std::span<const uint8_t> in, Output& out) noexcept {
   return translate(cfg, SiitMapper{cfg, eamt}, ws, ingress, in, out);
+}
+
+Verdict refuse_46(const Config& cfg, WorkerState& ws, std::span<const uint8_t> in, Output& out, core::Drop reason,
+                  uint8_t type, uint8_t code) noexcept {
+  out.count = 0;
+  net::Ipv4Packet p;
+  if (core::Drop d = net::parse_ipv4(in, p, true); d != core::Drop::kNone) return detail::drop(d);
+  return detail::icmp4_error(cfg, ws, out, reason, type, code, 0, {p.hdr, p.total_length}, p);
 }
 
 namespace {

@@ -23,6 +23,7 @@
 #include "core/drop_reason.h"
 #include "xlat/config.h"
 #include "xlat/mapper.h"
+#include "xlat/pe_mapper.h"
 
 namespace edge46::xlat {
 
@@ -116,10 +117,22 @@ inline Verdict translate(const Config& cfg, const Mapper& m, WorkerState& ws, Fa
   return ingress == Family::kV4 ? translate_46(cfg, m, ws, in, out) : translate_64(cfg, m, ws, in, out);
 }
 
+// Refuses an IPv4 packet with a translator-generated ICMPv4 error
+// (type/code, from cfg.own_ipv4; none when the packet may not be answered,
+// RFC 1812 4.3.2.7): Outcome::kIcmpError with `reason`, or kDropped with the
+// packet's defect or `reason`. For roles that decide before translating
+// (the PE without a rule for the destination).
+Verdict refuse_46(const Config& cfg, WorkerState& ws, std::span<const uint8_t> in, Output& out, core::Drop reason,
+                  uint8_t type, uint8_t code) noexcept;
+
 // SIIT with the EAMT held outside the configuration (the daemon's runtime
 // table): the common case, spelled out for callers and tests.
 Verdict translate(const Config& cfg, const mapping::Eamt& eamt, WorkerState& ws, Family ingress,
                   std::span<const uint8_t> in, Output& out) noexcept;
+
+// The mappers the translator is instantiated for (translate_46.cpp,
+// translate_64.cpp): add a row per new mapping strategy.
+#define EDGE46_XLAT_MAPPERS(X) X(::edge46::xlat::SiitMapper) X(::edge46::xlat::PeMapper)
 
 #define EDGE46_XLAT_DECLARE(M)                                                                             \
   extern template Verdict translate_46<M>(const Config&, const M&, WorkerState&, std::span<const uint8_t>, \
