@@ -48,10 +48,23 @@ namespace edge46::core {
   X(kPacketTooBig, "packet_too_big", "too big for the IPv4 link (ICMPv6 Packet Too Big sent)")                        \
   X(kUdpZeroChecksum, "udp_zero_checksum", "IPv4 UDP checksum 0 not amended (ICMPv4 3/13 sent)")                      \
   X(kTooManyFragments, "too_many_fragments", "translator fragmentation needs too many pieces")                        \
-  /* The PE (xlat/pe_mapper.h, pipeline/pe.h) */                                                                     \
-  X(kNoMappingRule, "no_mapping_rule", "no MR-DB rule and no default rule for the IPv4 destination")                 \
+  /* The PE (xlat/pe_mapper.h, pipeline/pe.h) */                                                                      \
+  X(kNoMappingRule, "no_mapping_rule", "no MR-DB rule and no default rule for the IPv4 destination")                  \
   X(kPeUnknownSource, "pe_unknown_source", "outer IPv6 source under no known Pref6 (anti-spoofing, framework 7.1)")   \
-  X(kNotOwnPref6, "not_own_pref6", "IPv6 destination outside this PE's Pref6")
+  X(kNotOwnPref6, "not_own_pref6", "IPv6 destination outside this PE's Pref6")                                        \
+  /* RFC 2473 tunnel (xlat/encap.h) */                                                                                \
+  X(kDecapFragmented, "decap_fragmented", "4in6 packet with a fragmented outer IPv6 header (no reassembly)")          \
+  X(kDecapNot4in6, "decap_not_4in6", "outer IPv6 Next Header after its extension headers is not 4 (IPv4)")            \
+  X(kDecapBadInner, "decap_bad_inner", "decapsulated IPv4 packet malformed or not filling the outer payload")         \
+  X(kDecapAddressMismatch, "decap_address_mismatch",                                                                  \
+    "inner IPv4 addresses differ from those in the outer IPv6 ones (spoofed, framework 7.1)")                         \
+  X(kDecapEcnCeNotEct, "decap_ecn_ce_not_ect", "outer ECN CE over a Not-ECT inner packet (RFC 6040 4.2)")             \
+  X(kTunnelErrorNoOwnIpv4, "tunnel_error_no_own_ipv4",                                                                \
+    "tunnel ICMPv6 error not relayed: no ipv4-address to send the ICMPv4 error from")                                 \
+  X(kTunnelErrorNotRelayed, "tunnel_error_not_relayed",                                                               \
+    "tunnel ICMPv6 error with no ICMPv4 counterpart (RFC 2473 8.3) or about an unanswerable packet")                  \
+  X(kTunnelPtbDfClear, "tunnel_ptb_df_clear",                                                                         \
+    "tunnel Packet Too Big about a DF-clear packet: tunnel MTU lowered, nothing relayed")
 
 enum class Drop : uint8_t {
 #define EDGE46_X(e, n, d) e,

@@ -62,6 +62,8 @@ CounterTotals CounterSet::totals() const {
   }
   t.values.emplace_back("translated", sum([](const Counters& c) -> const Counter& { return c.translated; }));
   t.values.emplace_back("hairpinned", sum([](const Counters& c) -> const Counter& { return c.hairpinned; }));
+  t.values.emplace_back("encapsulated", sum([](const Counters& c) -> const Counter& { return c.encapsulated; }));
+  t.values.emplace_back("decapsulated", sum([](const Counters& c) -> const Counter& { return c.decapsulated; }));
   t.values.emplace_back("icmp_errors", sum([](const Counters& c) -> const Counter& { return c.icmp_errors; }));
   t.values.emplace_back("batches", sum([](const Counters& c) -> const Counter& { return c.batches; }));
   t.values.emplace_back("gso_in", sum([](const Counters& c) -> const Counter& { return c.gso_in; }));
@@ -102,6 +104,8 @@ std::string counter_help(std::string_view name) {
   if (name.starts_with("bytes_out.")) return "bytes written to the TUN device";
   if (name == "translated") return "packets translated to the other family";
   if (name == "hairpinned") return "packets hairpinned (RFC 7757 4)";
+  if (name == "encapsulated") return "IPv4 packets encapsulated into the RFC 2473 4in6 tunnel";
+  if (name == "decapsulated") return "4in6 packets decapsulated and forwarded as IPv4";
   if (name == "icmp_errors") return "translator-generated ICMP errors";
   if (name == "batches") return "I/O bursts processed";
   if (name == "gso_in") return "TCP super-packets received with the TUN offload (counted once in packets_in)";

@@ -80,6 +80,8 @@ struct alignas(64) Counters {
   std::array<Counter, 2> bytes_out;
   Counter translated;       // input packets translated (any number of output fragments)
   Counter hairpinned;       // input packets hairpinned (RFC 7757 4)
+  Counter encapsulated;     // input IPv4 packets sent into the RFC 2473 tunnel (any number of pieces)
+  Counter decapsulated;     // 4in6 packets whose inner IPv4 packet was forwarded
   Counter icmp_errors;      // translator-generated ICMP errors emitted
   Counter batches;          // I/O bursts processed
   Counter gso_in;           // TCP super-packets received (TUN offload path)

@@ -154,6 +154,8 @@ Result run(const Env& env, std::span<const uint8_t> in, xlat::Output& out, Count
   switch (r.verdict.outcome) {
     case xlat::Outcome::kTranslated: c.translated.add(); break;
     case xlat::Outcome::kHairpinned: c.hairpinned.add(); break;
+    case xlat::Outcome::kEncapsulated: c.encapsulated.add(); break;
+    case xlat::Outcome::kDecapsulated: c.decapsulated.add(); break;
     case xlat::Outcome::kIcmpError: {
       // The original packet was not translated (reason says why) and an
       // error goes back to its sender, within the rate limit (RFC 4443

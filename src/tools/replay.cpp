@@ -26,6 +26,8 @@ const char* outcome_name(xlat::Outcome o) {
     case xlat::Outcome::kHairpinned: return "hairpinned";
     case xlat::Outcome::kIcmpError: return "icmp-error";
     case xlat::Outcome::kDropped: return "dropped";
+    case xlat::Outcome::kEncapsulated: return "encapsulated";
+    case xlat::Outcome::kDecapsulated: return "decapsulated";
   }
   return "?";
 }

@@ -34,6 +34,10 @@ enum class Outcome : uint8_t {
   kHairpinned,  // translated twice, leaves on the ingress side
   kIcmpError,   // packets[0] is a translator-generated ICMP error; reason says why
   kDropped,     // nothing emitted; reason says why
+  // packets[] are RFC 2473 4in6 packets, 1..n when the inner IPv4 packet was fragmented (xlat/encap.h)
+  kEncapsulated,
+  // packets[0] is the inner IPv4 packet of a 4in6 packet (xlat/encap.h)
+  kDecapsulated,
 };
 
 struct Verdict {

@@ -206,6 +206,8 @@ std::string outcome_name(edge46::xlat::Outcome o) {
     case edge46::xlat::Outcome::kHairpinned: return "hairpinned";
     case edge46::xlat::Outcome::kIcmpError: return "icmp-error";
     case edge46::xlat::Outcome::kDropped: return "dropped";
+    case edge46::xlat::Outcome::kEncapsulated: return "encapsulated";
+    case edge46::xlat::Outcome::kDecapsulated: return "decapsulated";
   }
   return "?";
 }
