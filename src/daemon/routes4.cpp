@@ -400,10 +400,14 @@ struct ApplyCtx {
 int apply_cb(const nlmsghdr* nlh, void* data) {
   auto* c = static_cast<ApplyCtx*>(data);
   switch (nlh->nlmsg_type) {
+    // A new address announces its routes itself; a removed one takes the
+    // routes through it silently (fib_del_ifaddr), like a device going down
+    // or away (fib_disable_ip). Any link event also re-reads the excluded
+    // device names (a device created or renamed).
     case RTM_NEWLINK:
     case RTM_DELLINK:
-    case RTM_NEWADDR:
     case RTM_DELADDR: c->refresh = true; return MNL_CB_OK;
+    case RTM_NEWADDR: return MNL_CB_OK;
     default: break;
   }
   if (auto e = parse_route4(nlh, *c->filter, c->excluded)) {
@@ -478,7 +482,7 @@ tl::expected<void, std::string> Routes4Source::start(Routes4Filter filter, Callb
     on_ = true;
   }
   deliver();
-  log_info(status());
+  log_info(std::string(kWhat) + ": " + status());
   thread_ = std::thread([this] { run(); });
   return {};
 }

@@ -34,10 +34,10 @@
 //
 // Routes4Source follows the kernel like the IPv6 route mirror
 // (tun_routes.h): subscribe to RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK and
-// RTNLGRP_IPV4_IFADDR first, dump second; a link or address event, or a
-// notification overrun (ENOBUFS), triggers a fresh dump, because the kernel
-// drops a device's routes (and the routes through an address that goes
-// away) without an RTM_DELROUTE for each. The caller is told only the
+// RTNLGRP_IPV4_IFADDR first, dump second; a link event, an address removal
+// or a notification overrun (ENOBUFS) triggers a fresh dump, because the
+// kernel drops a device's routes (and the routes through an address that
+// goes away) without an RTM_DELROUTE for each. The caller is told only the
 // differences, in batches, one batch per drained burst of notifications.
 #pragma once
 
