@@ -260,6 +260,22 @@ void Route4Table::unref(uint64_t pk) {
   }
 }
 
+void Route4Table::count_hop(const NextHop& nh, bool in) {
+  if (nh.oif == 0) {
+    deviceless_ = in ? deviceless_ + 1 : deviceless_ - 1;
+    return;
+  }
+  if (in) {
+    ++oif_routes_[nh.oif];
+  } else if (auto it = oif_routes_.find(nh.oif); it != oif_routes_.end() && --it->second == 0) {
+    oif_routes_.erase(it);
+  }
+}
+
+bool Route4Table::uses_device(uint32_t ifindex) const noexcept {
+  return deviceless_ != 0 || oif_routes_.contains(ifindex);
+}
+
 void Route4Table::apply(const Route4Event& e) {
   const Base b{e.prefix.addr.value, e.table, e.priority, e.prefix.len, e.tos};
   const NextHop nh{e.oif, e.gateway, e.nexthops};
@@ -268,6 +284,7 @@ void Route4Table::apply(const Route4Event& e) {
   if (e.add) {
     if (it == routes_.end()) {
       routes_.emplace(b, Hops{nh, {}});
+      count_hop(nh, true);
       ++route_count_;
       ref(pk);
       return;
@@ -279,18 +296,22 @@ void Route4Table::apply(const Route4Event& e) {
       // With routes appended under the key it replaced only the first; the
       // notification does not say which, so all go: a later dump or
       // notification restores any that remain.
-      for (std::size_t i = 0; i < h.more.size(); ++i) {
+      for (const auto& m : h.more) {
+        count_hop(m, false);
         unref(pk);
       }
       route_count_ -= h.more.size();
       h.more.clear();
+      count_hop(h.first, false);
       h.first = nh;
+      count_hop(nh, true);
       return;
     }
     if (h.first == nh || std::find(h.more.begin(), h.more.end(), nh) != h.more.end()) {
       return;  // a replayed notification
     }
     h.more.push_back(nh);
+    count_hop(nh, true);
     ++route_count_;
     ref(pk);
     return;
@@ -301,7 +322,10 @@ void Route4Table::apply(const Route4Event& e) {
   Hops& h = it->second;
   if (e.replace) {  // withdraw the whole key (see Route4Event)
     route_count_ -= 1 + h.more.size();
-    for (std::size_t i = 0; i <= h.more.size(); ++i) {
+    count_hop(h.first, false);
+    unref(pk);
+    for (const auto& m : h.more) {
+      count_hop(m, false);
       unref(pk);
     }
     routes_.erase(it);
@@ -319,6 +343,7 @@ void Route4Table::apply(const Route4Event& e) {
   } else {
     return;  // not known (a replay, or a route we never saw)
   }
+  count_hop(nh, false);
   --route_count_;
   unref(pk);
 }
@@ -339,6 +364,8 @@ void Route4Table::replace_all(Route4Table&& fresh) {
   routes_ = std::move(fresh.routes_);
   route_count_ = fresh.route_count_;
   counts_ = std::move(fresh.counts_);
+  oif_routes_ = std::move(fresh.oif_routes_);
+  deviceless_ = fresh.deviceless_;
   fresh = Route4Table{};
 }
 
@@ -389,23 +416,41 @@ constexpr std::chrono::milliseconds kBackOff{100};
 // A dump the kernel marks interrupted (NLM_F_DUMP_INTR: the table changed
 // under it) is asked again this many times before the refresh fails.
 constexpr int kDumpTries = 3;
+// A refresh that failed is tried again after this long, news or not.
+constexpr std::chrono::seconds kRetry{1};
 
 struct ApplyCtx {
   Route4Table* table;
   const Routes4Filter* filter;
   std::span<const uint32_t> excluded;
-  bool refresh = false;  // a link or address event: dump again
+  bool refresh = false;                // an address removal: dump again
+  std::vector<uint32_t> links_down{};  // devices deleted or set down: dump again if they carry our routes
+  bool link_event = false;             // any link event: the excluded names are resolved again
 };
 
 int apply_cb(const nlmsghdr* nlh, void* data) {
   auto* c = static_cast<ApplyCtx*>(data);
   switch (nlh->nlmsg_type) {
-    // A new address announces its routes itself; a removed one takes the
-    // routes through it silently (fib_del_ifaddr), like a device going down
-    // or away (fib_disable_ip). Any link event also re-reads the excluded
-    // device names (a device created or renamed).
+    // A device deleted or set down takes its IPv4 routes without an
+    // RTM_DELROUTE for each (fib_disable_ip); a carrier loss only marks
+    // them linkdown, and a device created or set up brings no route.
     case RTM_NEWLINK:
-    case RTM_DELLINK:
+    case RTM_DELLINK: {
+      c->link_event = true;
+      if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(ifinfomsg))) {
+        c->refresh = true;  // cannot tell which: be safe
+        return MNL_CB_OK;
+      }
+      ifinfomsg ifi;
+      std::memcpy(&ifi, mnl_nlmsg_get_payload(nlh), sizeof ifi);
+      if (nlh->nlmsg_type == RTM_DELLINK || (ifi.ifi_flags & IFF_UP) == 0) {
+        c->links_down.push_back(static_cast<uint32_t>(ifi.ifi_index));
+      }
+      return MNL_CB_OK;
+    }
+    // A new address announces its routes itself; a removed one takes the
+    // routes through it silently (fib_del_ifaddr: those with it as their
+    // source, and all of its device's when it was the last).
     case RTM_DELADDR: c->refresh = true; return MNL_CB_OK;
     case RTM_NEWADDR: return MNL_CB_OK;
     default: break;
@@ -532,6 +577,7 @@ tl::expected<void, std::string> Routes4Source::resync() {
     Route4Table fresh;
     ApplyCtx ctx{&fresh, &filter_, excluded_};
     auto r = netlink::dump_routes(AF_INET, ++seq_, apply_cb, &ctx, prefix_text("route dump"));
+    dumps_.fetch_add(1, std::memory_order_relaxed);
     if (r) {
       std::lock_guard lock(mu_);
       table_.replace_all(std::move(fresh));
@@ -561,9 +607,11 @@ void Routes4Source::run() {
   std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
   const int fd = mnl_socket_get_fd(events_);
   RateLimitedLog receive_log, resync_log;
+  bool retry = false;  // a refresh failed: try again after kRetry even without news
   for (;;) {
     struct pollfd p[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    if (::poll(p, 2, -1) < 0) {
+    const int ready = ::poll(p, 2, retry ? static_cast<int>(kRetry.count()) : -1);
+    if (ready < 0) {
       if (errno == EINTR) {
         continue;
       }
@@ -578,7 +626,7 @@ void Routes4Source::run() {
     }
     // Drain what is queued, refresh if needed, then deliver once.
     ApplyCtx ctx{&table_, &filter_, excluded_};  // table_ under mu_ in each run below
-    bool resync_needed = false, back_off = false;
+    bool resync_needed = retry, back_off = false;
     for (;;) {
       const ssize_t n = mnl_socket_recvfrom(events_, buf.data(), buf.size());
       if (n < 0) {
@@ -598,8 +646,19 @@ void Routes4Source::run() {
       std::lock_guard lock(mu_);
       (void)mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, apply_cb, &ctx);
     }
+    if (ctx.link_event && resolve_excluded() != excluded_) {
+      resync_needed = true;  // an excluded name now names another device (or none)
+    }
+    if (!resync_needed && !ctx.refresh) {
+      std::lock_guard lock(mu_);
+      for (uint32_t i : ctx.links_down) {
+        resync_needed = resync_needed || table_.uses_device(i);
+      }
+    }
+    retry = false;
     if (resync_needed || ctx.refresh) {
       if (auto r = resync(); !r) {
+        retry = true;
         // table_ is the last known set plus the notifications since.
         resync_log.warn(r.error() + "; the local IPv4 blocks stay as last known plus later notifications");
         std::lock_guard lock(mu_);

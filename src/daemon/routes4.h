@@ -34,13 +34,17 @@
 //
 // Routes4Source follows the kernel like the IPv6 route mirror
 // (tun_routes.h): subscribe to RTNLGRP_IPV4_ROUTE, RTNLGRP_LINK and
-// RTNLGRP_IPV4_IFADDR first, dump second; a link event, an address removal
-// or a notification overrun (ENOBUFS) triggers a fresh dump, because the
-// kernel drops a device's routes (and the routes through an address that
-// goes away) without an RTM_DELROUTE for each. The caller is told only the
+// RTNLGRP_IPV4_IFADDR first, dump second. A fresh dump follows a device
+// deleted or set down that carries one of the followed routes, an address
+// removal, a change of the devices the excluded names resolve to, and a
+// notification overrun (ENOBUFS): the kernel drops a device's routes (and
+// the routes through an address that goes away) without an RTM_DELROUTE for
+// each. Other link events (a device created or set up, a carrier change)
+// cost no dump: on a router with a full table one takes seconds. The caller is told only the
 // differences, in batches, one batch per drained burst of notifications.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -132,6 +136,10 @@ class Route4Table {
   std::vector<net::Ipv4Prefix> prefixes() const;                // sorted by (address, length)
   std::size_t size() const noexcept { return counts_.size(); }  // prefixes
   std::size_t routes() const noexcept { return route_count_; }
+  // Whether a device going down or away can take routes of this table: one
+  // of them leaves through it, or one names no device (multipath, nexthop
+  // object) and might.
+  bool uses_device(uint32_t ifindex) const noexcept;
 
  private:
   // The kernel's key of an IPv4 route (fib_table_insert: table, prefix,
@@ -155,13 +163,16 @@ class Route4Table {
   };
   static uint64_t pkey(uint32_t addr, uint8_t len) noexcept { return (uint64_t{addr} << 8) | len; }
   void touch(uint64_t pk, bool present_before);
+  void count_hop(const NextHop& nh, bool in);
   void ref(uint64_t pk);
   void unref(uint64_t pk);
 
   std::unordered_map<Base, Hops, BaseHash> routes_;
   std::size_t route_count_ = 0;
-  std::unordered_map<uint64_t, uint32_t> counts_;  // prefix -> its routes
-  std::unordered_map<uint64_t, bool> touched_;     // prefix -> present at the last take_changes()
+  std::unordered_map<uint64_t, uint32_t> counts_;      // prefix -> its routes
+  std::unordered_map<uint64_t, bool> touched_;         // prefix -> present at the last take_changes()
+  std::unordered_map<uint32_t, uint32_t> oif_routes_;  // device -> its routes
+  std::size_t deviceless_ = 0;                         // routes with oif 0
 };
 
 // The netlink side: one socket subscribed to the IPv4 route, link and IPv4
@@ -193,6 +204,9 @@ class Routes4Source {
   // "on (N IPv4 blocks from M routes)", with what went wrong appended while
   // a refresh fails; "off" when not started. Thread-safe.
   std::string status() const;
+  // Route dumps asked so far (start, overruns, link and address events):
+  // a device event elsewhere costs none. Thread-safe.
+  uint64_t dumps() const noexcept { return dumps_.load(std::memory_order_relaxed); }
 
  private:
   std::vector<uint32_t> resolve_excluded() const;
@@ -209,6 +223,7 @@ class Routes4Source {
   std::vector<uint32_t> excluded_;  // the thread's (and start()'s) copy
   mnl_socket* events_ = nullptr;
   uint32_t seq_ = 0;
+  std::atomic<uint64_t> dumps_{0};
   int wake_fd_ = -1;
   std::thread thread_;
 };

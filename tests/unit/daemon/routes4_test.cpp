@@ -490,6 +490,33 @@ TEST(Route4Table, ReplaceAllDeliversOnlyTheDifference) {
             (std::vector<net::Ipv4Prefix>{p4("198.51.100.0/24"), p4("203.0.113.0/24"), p4("203.0.113.0/25")}));
 }
 
+TEST(Route4Table, UsesDevice) {
+  daemon::Route4Table t;
+  EXPECT_FALSE(t.uses_device(kEth));
+  t.apply(ev(true, "192.0.2.0/24", 254, kEth));
+  t.apply(ev(true, "192.0.2.0/24", 254, kEth2));
+  EXPECT_TRUE(t.uses_device(kEth));
+  EXPECT_TRUE(t.uses_device(kEth2));
+  EXPECT_FALSE(t.uses_device(kTun));
+  t.apply(ev(false, "192.0.2.0/24", 254, kEth));
+  EXPECT_FALSE(t.uses_device(kEth));
+  // A replace moves the key's routes to its device.
+  auto r = ev(true, "192.0.2.0/24", 254, kTun);
+  r.replace = true;
+  t.apply(r);
+  EXPECT_FALSE(t.uses_device(kEth2));
+  EXPECT_TRUE(t.uses_device(kTun));
+  // A route without a device (multipath) might use any.
+  t.apply(ev(true, "198.51.100.0/24", 254, 0));
+  EXPECT_TRUE(t.uses_device(kEth));
+  daemon::Route4Table fresh;
+  fresh.apply(ev(true, "203.0.113.0/24", 254, kEth2));
+  t.replace_all(std::move(fresh));
+  EXPECT_FALSE(t.uses_device(kEth));
+  EXPECT_FALSE(t.uses_device(kTun));
+  EXPECT_TRUE(t.uses_device(kEth2));
+}
+
 // Random events over a small universe against a naive model: the set of
 // distinct routes (key + next hop); a prefix is present while one of its
 // routes is. Each batch must be exactly the presence difference.
@@ -599,7 +626,7 @@ void kernel_scenario() {
 
   Routes4Filter f;
   f.tables = {254, 100};
-  f.exclude_devices = {"tun-ex"};
+  f.exclude_devices = {"tun-ex", "late0"};
   f.exclude_prefixes = {p4("10.0.0.0/8")};
   Collector c;
   daemon::Routes4Source src;
@@ -630,7 +657,7 @@ void kernel_scenario() {
   sh("ip route del 192.0.2.0/25 table 100");
   EXPECT_EQ(c.take_until_has({false, p4("192.0.2.0/25")}), changes({{false, "192.0.2.0/25"}}));
 
-  // A replace moves a route to another device: the prefix stays.
+  // A replace moves a route into the excluded device: the prefix goes.
   sh("ip route replace 192.0.2.4/32 dev tun-ex proto static");  // now out of the excluded device
   sh("ip route add 192.0.2.5/32 dev veth0 proto static");       // marker
   auto moved = c.take_until_has({true, p4("192.0.2.5/32")});
@@ -645,18 +672,47 @@ void kernel_scenario() {
   sh("ip addr add 198.18.5.1/24 dev veth1");
   sh("ip route add 192.0.2.16/28 via 198.18.5.2 proto static");
   EXPECT_EQ(c.take_until_has({true, p4("192.0.2.16/28")}), changes({{true, "192.0.2.16/28"}, {true, "198.18.5.0/24"}}));
+  uint64_t dumps = src.dumps();
   sh("ip addr del 198.18.5.1/24 dev veth1");
   EXPECT_EQ(c.take_until([](const auto& all) { return all.size() >= 2; }),
             changes({{false, "192.0.2.16/28"}, {false, "198.18.5.0/24"}}));
+  EXPECT_GT(src.dumps(), dumps);
+
+  // A device set down loses its routes silently too.
+  sh("ip addr add 198.18.5.1/24 dev veth1 && ip route add 192.0.2.16/28 via 198.18.5.2 proto static");
+  EXPECT_EQ(c.take_until_has({true, p4("192.0.2.16/28")}), changes({{true, "192.0.2.16/28"}, {true, "198.18.5.0/24"}}));
+  dumps = src.dumps();
+  sh("ip link set veth1 down");
+  EXPECT_EQ(c.take_until([](const auto& all) { return all.size() >= 2; }),
+            changes({{false, "192.0.2.16/28"}, {false, "198.18.5.0/24"}}));
+  EXPECT_GT(src.dumps(), dumps);
+
+  // Link events of devices without followed routes cost no dump.
+  dumps = src.dumps();
+  sh("ip link add name veth2 type veth peer name veth2p && ip link set veth2 up && ip link set veth2 down");
+  sh("ip link del veth2");
+  sh("ip route add 192.0.2.6/32 dev veth0 proto static");  // marker
+  EXPECT_EQ(c.take_until_has({true, p4("192.0.2.6/32")}), changes({{true, "192.0.2.6/32"}}));
+  EXPECT_EQ(src.dumps(), dumps);
+
+  // A device created under an excluded name: its routes are not blocks,
+  // whether they were read before or after the name was resolved again.
+  sh("ip link add name late0 type veth peer name late0p && ip link set late0 up");
+  sh("ip route add 192.0.2.7/32 dev late0 proto static");
+  sh("ip route add 192.0.2.8/32 dev veth0 proto static");  // marker
+  EXPECT_EQ(c.take_until_has({true, p4("192.0.2.8/32")}), changes({{true, "192.0.2.8/32"}}));
+  EXPECT_GT(src.dumps(), dumps);
 
   // Deleting the device takes its routes without an RTM_DELROUTE for each:
   // the link event brings a fresh dump, and the difference.
   sh("ip link del veth0");
-  auto gone = c.take_until([](const auto& all) { return all.size() >= 4; });
-  EXPECT_EQ(
-      gone,
-      changes(
-          {{false, "192.0.2.5/32"}, {false, "192.0.2.128/25"}, {false, "198.51.100.0/24"}, {false, "203.0.113.0/24"}}));
+  auto gone = c.take_until([](const auto& all) { return all.size() >= 6; });
+  EXPECT_EQ(gone, changes({{false, "192.0.2.5/32"},
+                           {false, "192.0.2.6/32"},
+                           {false, "192.0.2.8/32"},
+                           {false, "192.0.2.128/25"},
+                           {false, "198.51.100.0/24"},
+                           {false, "203.0.113.0/24"}}));
   EXPECT_TRUE(src.snapshot().empty());
   EXPECT_NE(src.status().find("on (0 IPv4 blocks from 0 routes)"), std::string::npos) << src.status();
   src.stop();
