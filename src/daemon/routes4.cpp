@@ -237,7 +237,15 @@ std::size_t Route4Table::BaseHash::operator()(const Base& b) const noexcept {
   return static_cast<std::size_t>(h ^ (h >> 32));
 }
 
+void Route4Table::reserve(std::size_t routes) {
+  routes_.reserve(routes);
+  counts_.reserve(routes);
+}
+
 void Route4Table::touch(uint64_t pk, bool present_before) {
+  if (!track_) {
+    return;
+  }
   touched_.try_emplace(pk, present_before);  // the first touch since the last take knows the "before"
 }
 
@@ -575,6 +583,11 @@ tl::expected<void, std::string> Routes4Source::resync() {
   std::string why;
   for (int attempt = 0; attempt < kDumpTries; ++attempt) {
     Route4Table fresh;
+    fresh.track_changes(false);
+    {
+      std::lock_guard lock(mu_);
+      fresh.reserve(table_.routes());
+    }
     ApplyCtx ctx{&fresh, &filter_, excluded_};
     auto r = netlink::dump_routes(AF_INET, ++seq_, apply_cb, &ctx, prefix_text("route dump"));
     dumps_.fetch_add(1, std::memory_order_relaxed);

@@ -125,6 +125,10 @@ struct Prefix4Change {
 // not yet handed out. Not thread-safe.
 class Route4Table {
  public:
+  // A table filled by a dump only to be handed to replace_all() need not
+  // remember its changes (replace_all computes the difference itself).
+  void track_changes(bool on) noexcept { track_ = on; }
+  void reserve(std::size_t routes);  // a size hint: the previous dump's
   void apply(const Route4Event& e);  // idempotent per route
   // Replaces every route by those of `fresh` (a complete dump); the prefixes
   // that appear or vanish become pending changes like those of apply().
@@ -173,6 +177,7 @@ class Route4Table {
   std::unordered_map<uint64_t, bool> touched_;         // prefix -> present at the last take_changes()
   std::unordered_map<uint32_t, uint32_t> oif_routes_;  // device -> its routes
   std::size_t deviceless_ = 0;                         // routes with oif 0
+  bool track_ = true;
 };
 
 // The netlink side: one socket subscribed to the IPv4 route, link and IPv4

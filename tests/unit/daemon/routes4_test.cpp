@@ -480,11 +480,18 @@ TEST(Route4Table, ReplaceAllDeliversOnlyTheDifference) {
   (void)t.take_changes();
   t.apply(ev(true, "10.0.0.0/8"));  // pending, and gone again in the dump
   daemon::Route4Table fresh;
+  fresh.track_changes(false);                     // as a dump fills it
   fresh.apply(ev(true, "198.51.100.0/24", 100));  // same prefix, another route
   fresh.apply(ev(true, "203.0.113.0/24"));
   fresh.apply(ev(true, "203.0.113.0/25"));
   t.replace_all(std::move(fresh));
   EXPECT_EQ(t.take_changes(), changes({{false, "192.0.2.0/24"}, {true, "203.0.113.0/25"}}));
+  // An untracked table hands out nothing itself.
+  daemon::Route4Table quiet;
+  quiet.track_changes(false);
+  quiet.apply(ev(true, "192.0.2.0/24"));
+  EXPECT_TRUE(quiet.take_changes().empty());
+  EXPECT_EQ(quiet.size(), 1u);
   EXPECT_EQ(t.routes(), 3u);
   EXPECT_EQ(t.prefixes(),
             (std::vector<net::Ipv4Prefix>{p4("198.51.100.0/24"), p4("203.0.113.0/24"), p4("203.0.113.0/25")}));
