@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "daemon/log.h"
+#include "daemon/netlink_util.h"
 
 namespace edge46::daemon {
 
@@ -46,25 +47,7 @@ int attr_cb(const nlattr* a, void* data) {
 // Any next hop of an RTA_MULTIPATH attribute (struct rtnexthop list) out of
 // the TUN: the kernel may hash some flows there.
 bool multipath_into(const nlattr* mp, int ifindex) noexcept {
-  const auto* p = static_cast<const uint8_t*>(mnl_attr_get_payload(mp));
-  std::size_t left = mnl_attr_get_payload_len(mp);
-  while (left >= sizeof(rtnexthop)) {
-    rtnexthop nh;
-    std::memcpy(&nh, p, sizeof nh);
-    if (nh.rtnh_len < sizeof(rtnexthop) || nh.rtnh_len > left) {
-      return false;
-    }
-    if (nh.rtnh_ifindex == ifindex) {
-      return true;
-    }
-    const std::size_t step = RTNH_ALIGN(nh.rtnh_len);
-    if (step >= left) {
-      break;
-    }
-    p += step;
-    left -= step;
-  }
-  return false;
+  return netlink::for_each_nexthop(mp, [ifindex](const rtnexthop& nh) { return nh.rtnh_ifindex == ifindex; });
 }
 
 }  // namespace
@@ -182,9 +165,7 @@ std::size_t routes_into_tun(const pipeline::TunRoutes& t) noexcept {
 
 namespace {
 
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
+using netlink::errno_text;
 
 struct ApplyCtx {
   RouteSet* set;
@@ -214,28 +195,10 @@ tl::expected<RouteSet, std::string> read_route_dump(const DumpRecv& recv, uint32
                                                     int tun_ifindex) {
   RouteSet fresh;
   ApplyCtx ctx{&fresh, tun_ifindex};
-  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE * 4);
-  for (;;) {
-    const ssize_t n = recv(buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return tl::unexpected(errno_text("route mirror: route dump"));
-    }
-    if (n == 0) {
-      return tl::unexpected(std::string("route mirror: route dump: the answer ended without NLMSG_DONE"));
-    }
-    errno = 0;
-    const int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, apply_cb, &ctx);
-    if (r == MNL_CB_STOP) {
-      return fresh;
-    }
-    if (r < 0) {
-      return tl::unexpected(errno != 0 ? errno_text("route mirror: route dump")
-                                       : std::string("route mirror: route dump: malformed answer"));
-    }
+  if (auto r = netlink::read_netlink_dump(recv, seq, portid, apply_cb, &ctx, "route mirror: route dump"); !r) {
+    return tl::unexpected(r.error());
   }
+  return fresh;
 }
 
 tl::expected<std::unique_ptr<TunRouteMirror>, std::string> TunRouteMirror::start(int tun_ifindex,
@@ -284,37 +247,15 @@ TunRouteMirror::~TunRouteMirror() {
   }
 }
 
-// A dump on its own socket, so its answers do not interleave with the
-// notifications queued on events_.
+// A dump on its own socket (netlink::dump_routes), so its answers do not
+// interleave with the notifications queued on events_.
 tl::expected<void, std::string> TunRouteMirror::resync() {
-  mnl_socket* nl = mnl_socket_open(NETLINK_ROUTE);
-  if (nl == nullptr) {
-    return tl::unexpected(errno_text("route mirror: netlink socket"));
+  RouteSet fresh;
+  ApplyCtx ctx{&fresh, ifindex_};
+  if (auto r = netlink::dump_routes(AF_INET6, ++seq_, apply_cb, &ctx, "route mirror: route dump"); !r) {
+    return tl::unexpected(r.error());  // routes_ as they were
   }
-  struct Closer {
-    mnl_socket* s;
-    ~Closer() { mnl_socket_close(s); }
-  } closer{nl};
-  if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-    return tl::unexpected(errno_text("route mirror: netlink bind"));
-  }
-  const unsigned portid = mnl_socket_get_portid(nl);
-  std::vector<char> req(MNL_SOCKET_BUFFER_SIZE);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(req.data());
-  nlh->nlmsg_type = RTM_GETROUTE;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = ++seq_;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-  rtm->rtm_family = AF_INET6;
-  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-    return tl::unexpected(errno_text("route mirror: route dump request"));
-  }
-  auto fresh = read_route_dump([nl](char* b, std::size_t size) { return mnl_socket_recvfrom(nl, b, size); }, seq_,
-                               portid, ifindex_);
-  if (!fresh) {
-    return tl::unexpected(fresh.error());  // routes_ as they were
-  }
-  routes_ = std::move(*fresh);
+  routes_ = std::move(fresh);
   return {};
 }
 

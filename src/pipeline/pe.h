@@ -26,11 +26,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <span>
 
 #include "mapping/mrdb.h"
 #include "mapping/rfc6052.h"
 #include "net/addr.h"
 #include "xlat/pe_mapper.h"
+#include "xlat/translate.h"
 
 namespace edge46::pipeline {
 
