@@ -305,10 +305,10 @@ int run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  for (auto [what, v] : {std::pair{"ipv6 prefix", &v6}, std::pair{"ipv4 prefix", &v4}, std::pair{"prefix", &r_prefix},
-                         std::pair{"pref6", &r_pref6}, std::pair{"modes", &r_modes}, std::pair{"layout", &r_layout},
-                         std::pair{"source", &r_source}, std::pair{"address", &r_addr},
-                         std::pair{"address", &r_from}}) {
+  for (auto [what, v] :
+       {std::pair{"ipv6 prefix", &v6}, std::pair{"ipv4 prefix", &v4}, std::pair{"prefix", &r_prefix},
+        std::pair{"pref6", &r_pref6}, std::pair{"modes", &r_modes}, std::pair{"layout", &r_layout},
+        std::pair{"source", &r_source}, std::pair{"address", &r_addr}, std::pair{"address", &r_from}}) {
     if (auto why = check_argument(what, *v); !why.empty()) {
       std::cerr << "edge46ctl: " << why << "\n";
       return 2;

@@ -89,8 +89,7 @@ void dump_pe(std::ostringstream& o, const PeSettings& pe) {
   for (const auto& rule : pe.rules) {
     o << "\n[[pe.rule]]\nprefix = " << q4(rule.prefix) << "\npref6 = " << q6(rule.target.pool6.prefix)
       << "\nlayout = " << quote(mapping::layout_name(rule.target.pool6.layout))
-      << "\nmodes = " << quote(mapping::modes_name(rule.target.modes)) << "\npreference = " << rule.preference
-      << "\n";
+      << "\nmodes = " << quote(mapping::modes_name(rule.target.modes)) << "\npreference = " << rule.preference << "\n";
   }
 }
 
@@ -277,18 +276,17 @@ bool same_xlat(const xlat::Config& a, const xlat::Config& b) {
   auto pfx_eq = [](const net::Ipv4Prefix& x, const net::Ipv4Prefix& y) { return x == y; };
   auto da = denylist(a);
   auto db = denylist(b);
-  return a.pool6 == b.pool6 &&
-         std::equal(da.begin(), da.end(), db.begin(), db.end(), pfx_eq) && a.hairpin == b.hairpin &&
-         a.rfc6791v4 == b.rfc6791v4 && a.rfc6791v6 == b.rfc6791v6 && a.randomize_rfc6791 == b.randomize_rfc6791 &&
-         a.own_ipv4 == b.own_ipv4 && a.own_ipv6 == b.own_ipv6 && a.lowest_ipv6_mtu == b.lowest_ipv6_mtu &&
-         a.ipv4_mtu == b.ipv4_mtu && a.ipv6_mtu == b.ipv6_mtu && a.mtu_plateaus == b.mtu_plateaus &&
-         a.zeroize_traffic_class == b.zeroize_traffic_class && a.override_tos == b.override_tos && a.tos == b.tos &&
-         a.amend_udp_checksum_zero == b.amend_udp_checksum_zero;
+  return a.pool6 == b.pool6 && std::equal(da.begin(), da.end(), db.begin(), db.end(), pfx_eq) &&
+         a.hairpin == b.hairpin && a.rfc6791v4 == b.rfc6791v4 && a.rfc6791v6 == b.rfc6791v6 &&
+         a.randomize_rfc6791 == b.randomize_rfc6791 && a.own_ipv4 == b.own_ipv4 && a.own_ipv6 == b.own_ipv6 &&
+         a.lowest_ipv6_mtu == b.lowest_ipv6_mtu && a.ipv4_mtu == b.ipv4_mtu && a.ipv6_mtu == b.ipv6_mtu &&
+         a.mtu_plateaus == b.mtu_plateaus && a.zeroize_traffic_class == b.zeroize_traffic_class &&
+         a.override_tos == b.override_tos && a.tos == b.tos && a.amend_udp_checksum_zero == b.amend_udp_checksum_zero;
 }
 
 bool operator==(const Settings& a, const Settings& b) {
-  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && a.pe == b.pe && same_xlat(a.xlat, b.xlat) &&
-         a.eamt.entries() == b.eamt.entries();
+  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && a.pe == b.pe &&
+         same_xlat(a.xlat, b.xlat) && a.eamt.entries() == b.eamt.entries();
 }
 
 }  // namespace edge46::config

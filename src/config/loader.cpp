@@ -491,7 +491,8 @@ Settings load_document(const Walker& w, const toml::table& root) {
   }
   if (s.daemon.role == "pe" && s.pe.prefixes.empty()) {
     const toml::node* role = root.at_path("daemon.role").node();
-    w.fail(role->source(), "daemon.role", "role \"pe\" needs [pe] prefixes: at least one Pref6 of this PE (section 4.1)");
+    w.fail(role->source(), "daemon.role",
+           "role \"pe\" needs [pe] prefixes: at least one Pref6 of this PE (section 4.1)");
   }
   if (s.daemon.role == "pe" && s.xlat.pool6) {
     const toml::node* n = root.at_path("translator.pool6").node();

@@ -48,10 +48,10 @@ struct LimitSettings {
 // (draft-ietf-v6ops-framework-md-ipv6only-underlay): table [pe]; read only
 // when role = "pe".
 struct PeRouteSettings {
-  bool enabled = false;                // [pe.kernel-routes] present
-  std::vector<uint32_t> tables = {254};  // route tables followed (main)
-  std::vector<std::string> protocols;  // rtm_protocol names or numbers; empty: all
-  bool include_connected = true;       // directly attached subnets
+  bool enabled = false;                      // [pe.kernel-routes] present
+  std::vector<uint32_t> tables = {254};      // route tables followed (main)
+  std::vector<std::string> protocols;        // rtm_protocol names or numbers; empty: all
+  bool include_connected = true;             // directly attached subnets
   std::vector<std::string> exclude_devices;  // the daemon's TUN is always excluded
   friend bool operator==(const PeRouteSettings&, const PeRouteSettings&) = default;
 };
@@ -61,18 +61,18 @@ struct PeSettings {
   // it sends; all are accepted as destinations (section 6: warn when the
   // lengths differ).
   std::vector<mapping::Pool6> prefixes;
-  uint8_t accept = mapping::kModeBoth;        // modes accepted as egress
+  uint8_t accept = mapping::kModeBoth;         // modes accepted as egress
   uint8_t prefer = mapping::kModeEncapsulate;  // ingress: used when the egress accepts it
-  std::vector<net::Ipv4Prefix> ipv4;          // local IPv4 blocks: rules to this PE's Pref6
-  uint8_t hop_limit = 64;                     // outer Hop Limit (encapsulation)
-  uint32_t core_mtu = 1500;                   // IPv6 MTU of the core; tunnel MTU = core-mtu - 40
-  uint32_t pmtu_timeout_s = 600;              // lowered tunnel MTUs expire (RFC 8201 5.3)
-  bool no_rule_unreachable = true;            // no rule: ICMPv4 3/0 (else silent drop)
-  std::vector<net::Ipv6Prefix> trusted;       // extra accepted outer source prefixes
-  uint32_t ingress_rate = 0;                  // packets/s per ingress Pref6 and worker; 0 = off
+  std::vector<net::Ipv4Prefix> ipv4;           // local IPv4 blocks: rules to this PE's Pref6
+  uint8_t hop_limit = 64;                      // outer Hop Limit (encapsulation)
+  uint32_t core_mtu = 1500;                    // IPv6 MTU of the core; tunnel MTU = core-mtu - 40
+  uint32_t pmtu_timeout_s = 600;               // lowered tunnel MTUs expire (RFC 8201 5.3)
+  bool no_rule_unreachable = true;             // no rule: ICMPv4 3/0 (else silent drop)
+  std::vector<net::Ipv6Prefix> trusted;        // extra accepted outer source prefixes
+  uint32_t ingress_rate = 0;                   // packets/s per ingress Pref6 and worker; 0 = off
   uint32_t ingress_burst = 1000;
-  std::string rules_file;                     // rules in the mrdb_file.h format (source config)
-  std::vector<mapping::MrRule> rules;         // [[pe.rule]] (source config)
+  std::string rules_file;              // rules in the mrdb_file.h format (source config)
+  std::vector<mapping::MrRule> rules;  // [[pe.rule]] (source config)
   PeRouteSettings kernel_routes;
   friend bool operator==(const PeSettings&, const PeSettings&) = default;
 };

@@ -6,6 +6,7 @@
 
 #include "config/loader.h"
 #include "daemon/log.h"
+#include "mapping/mrdb_file.h"
 #include "mapping/rfc6052.h"
 #include "net/addr.h"
 
@@ -140,8 +141,8 @@ tl::expected<mapping::MrRule, std::string> parse_rule(const Json& req) {
 }
 
 Json pe_command(DaemonState& st, const Snapshot& snap, const std::string& cmd, const Json& req) {
-  if (snap.role.role != pipeline::Role::kPe) return fail("'" + cmd + "' needs role pe (running: " +
-                                                         std::string(pipeline::role_name(snap.role.role)) + ")");
+  if (snap.role.role != pipeline::Role::kPe)
+    return fail("'" + cmd + "' needs role pe (running: " + std::string(pipeline::role_name(snap.role.role)) + ")");
   PeStore& pe = st.pe;
   auto source_of = [&](const char* key, mapping::RuleSource dflt) -> tl::expected<mapping::RuleSource, std::string> {
     if (!req.contains(key)) return dflt;
@@ -213,9 +214,7 @@ Json pe_command(DaemonState& st, const Snapshot& snap, const std::string& cmd, c
                                                               : "drop (no_mapping_rule)"}};
     }
     const auto& p = snap.role.pe;
-    const uint8_t mode = (m->target.modes & p.prefer) != 0                          ? p.prefer
-                         : (m->target.modes & mapping::kModeEncapsulate) != 0 ? mapping::kModeEncapsulate
-                                                                                : mapping::kModeTranslate;
+    const uint8_t mode = pipeline::choose_mode(m->target.modes, p.prefer);
     Json j{{"ok", true},
            {"address", net::to_string(*a)},
            {"rule", rule_json(*m)},

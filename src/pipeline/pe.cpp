@@ -84,8 +84,8 @@ std::optional<PipelineDrop> pe_check(const Env& env, xlat::Family fam, std::span
       }
     }
   }
-  const uint8_t want = in[net::ipv6::kNextHeader] == net::proto::kIpip ? mapping::kModeEncapsulate
-                                                                        : mapping::kModeTranslate;
+  const uint8_t want =
+      in[net::ipv6::kNextHeader] == net::proto::kIpip ? mapping::kModeEncapsulate : mapping::kModeTranslate;
   if ((pe.accept & want) == 0) return PipelineDrop::kPeModeRefused;
   return std::nullopt;
 }
@@ -99,19 +99,16 @@ xlat::Verdict pe_step(const Env& env, xlat::Family fam, std::span<const uint8_t>
     const net::Ipv4Addr dst = net::read_ipv4(pkt.data() + net::ipv4::kDst);
     const mapping::MrTarget* t = env.pe.mrdb->lookup(dst);
     if (t == nullptr) {
-      return pe.no_rule_unreachable
-                 ? xlat::refuse_46(env.xcfg, ctx.xlat, pkt, out, core::Drop::kNoMappingRule, 3, 0)
-                 : xlat::Verdict{xlat::Outcome::kDropped, core::Drop::kNoMappingRule};
+      return pe.no_rule_unreachable ? xlat::refuse_46(env.xcfg, ctx.xlat, pkt, out, core::Drop::kNoMappingRule, 3, 0)
+                                    : xlat::Verdict{xlat::Outcome::kDropped, core::Drop::kNoMappingRule};
     }
-    const uint8_t mode = (t->modes & pe.prefer) != 0 ? pe.prefer
-                         : (t->modes & mapping::kModeEncapsulate) != 0 ? mapping::kModeEncapsulate
-                                                                        : mapping::kModeTranslate;
+    const uint8_t mode = choose_mode(t->modes, pe.prefer);
     if (mode == mapping::kModeTranslate) return xlat::translate_46(env.xcfg, mapper(env, dst, t), ctx.xlat, pkt, out);
     xlat::EncapParams p;
     p.src = mapping::embed(pe.own, net::read_ipv4(pkt.data() + net::ipv4::kSrc));
     p.dst = mapping::embed(t->pool6, dst);
     p.hop_limit = pe.hop_limit;
-    p.tunnel_mtu = pe.core_mtu - net::ipv6::kHeader;
+    p.tunnel_mtu = pe.core_mtu - static_cast<uint32_t>(net::ipv6::kHeader);
     if (const uint32_t learned = env.pe.pmtu->get(t->pool6.prefix, seconds(ctx)); learned != 0) {
       p.tunnel_mtu = std::min(p.tunnel_mtu, learned);
     }

@@ -50,6 +50,14 @@ struct PeParams {
   uint32_t ingress_burst = 1000;
 };
 
+// The ingress mode towards an egress that accepts `target_modes`: the PE's
+// preferred one when accepted, else the one the egress accepts.
+inline uint8_t choose_mode(uint8_t target_modes, uint8_t prefer) noexcept {
+  if ((target_modes & prefer) != 0) return prefer;
+  return (target_modes & mapping::kModeEncapsulate) != 0 ? uint8_t{mapping::kModeEncapsulate}
+                                                         : uint8_t{mapping::kModeTranslate};
+}
+
 // Tunnel MTUs learned from ICMPv6 Packet Too Big per egress Pref6, shared by
 // every worker: a direct-mapped array of single atomic words (a tag of the
 // prefix, the MTU, the expiry second), so a reader never sees half an entry

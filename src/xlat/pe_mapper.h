@@ -35,9 +35,9 @@ struct KnownPref6 {
 using KnownPrefixes = mapping::LpmTable<net::u128, KnownPref6>;
 
 struct PeMapper {
-  const mapping::Pool6& own;    // the source Pref6 of this PE
-  const KnownPrefixes& known;   // every accepted Pref6
-  const mapping::MrDb& mrdb;    // IPv4 destination -> egress
+  const mapping::Pool6& own;   // the source Pref6 of this PE
+  const KnownPrefixes& known;  // every accepted Pref6
+  const mapping::MrDb& mrdb;   // IPv4 destination -> egress
   // The data path has already looked the destination up to choose the
   // mode: the target for that one address, so it is not looked up twice.
   net::Ipv4Addr hint_addr{};

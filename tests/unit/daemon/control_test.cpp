@@ -234,7 +234,7 @@ TEST_F(Control, ReloadRefusesUnknownRole) {
   write("[daemon]\nrole = \"nat64\"\n");
   auto r = call({{"cmd", "reload"}});
   EXPECT_FALSE(r["ok"].get<bool>());
-  const std::string why = path + ":2:8: daemon.role: \"nat64\" is not one of siit | siit-dc-br | siit-dc-er";
+  const std::string why = path + ":2:8: daemon.role: \"nat64\" is not one of siit | siit-dc-br | siit-dc-er | pe";
   EXPECT_EQ(r["error"], "reload refused, running configuration kept: " + why);
   EXPECT_EQ(call({{"cmd", "status"}})["last_reload_error"], why);
   EXPECT_EQ(st.snapshot.current(), before);

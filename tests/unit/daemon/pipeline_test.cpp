@@ -39,7 +39,7 @@ ingress-filter = )" + std::string(ingress_filter ? "true" : "false") +
 }
 
 pipeline::RoleConfig role_of(const config::Settings& s) {
-  return {*pipeline::parse_role(s.daemon.role), s.siit_dc.ingress_filter, s.siit_dc.drop_own_service_sources};
+  return {*pipeline::parse_role(s.daemon.role), s.siit_dc.ingress_filter, s.siit_dc.drop_own_service_sources, {}};
 }
 
 Bytes udp4(const char* src, const char* dst) {
@@ -194,7 +194,7 @@ TEST_F(Pipeline, ErRuleCanBeTurnedOff) {
 
 TEST_F(Pipeline, BrRoleHasNoErRules) {
   auto s = er_settings(true);
-  pipeline::RoleConfig br{pipeline::Role::kSiitDcBr, true, true};
+  pipeline::RoleConfig br{pipeline::Role::kSiitDcBr, true, true, {}};
   EXPECT_FALSE(
       pipeline::er_check(pipeline::Env{s.xlat, br, s.eamt}, xlat::Family::kV4, udp4("192.0.2.99", "198.51.100.7")));
   EXPECT_FALSE(
