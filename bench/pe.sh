@@ -76,7 +76,7 @@ setup() {
       ;;
     kernel-4in6)
       pe_topology_up v4
-      pe_kernel_encap_up
+      pe_kernel_encap_up encap.red
       TARGET=$H3_ADDR RXFAM=4
       ;;
     edge46-encap | edge46-translate)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The multi-domain IPv6-only underlay of the framework (draft-ietf-v6ops-
 # framework-md-ipv6only-underlay, Figures 1 and 2) in network namespaces, for
 # the PE end-to-end tests (tests/e2e/pe_*.sh), the PE benchmark (bench/pe.sh)
@@ -19,12 +20,17 @@
 # 2001:db8:n::/48, which holds its Pref6, its loopback and (bench only) the
 # IPv6 host network used by the plain-forwarding baseline.
 #
-#   PE   Pref6 (PEn_PREF6)       loopback (PEn_LO6)  core (PEn_CORE6) / P end  IPv4 block (PEn_BLOCK4)  PE lan / host (Hn_ADDR)
+#   PE   Pref6 (PEn_PREF6)       loopback (PEn_LO6)  core: PE (PEn_CORE6) /   IPv4 block (PEn_BLOCK4)  PE lan (PEn_LAN4) / host (Hn_ADDR)
+#                                                    P end, PE's gw (PEn_GW6)
 #   pe1  2001:db8:1:46::/96      2001:db8:1::1       2001:db8:0:1::2 / ::1 p1  192.0.2.0/26             192.0.2.1 / h1 192.0.2.2
 #   pe2  2001:db8:2:46::/96      2001:db8:2::1       2001:db8:0:2::2 / ::1 p1  192.0.2.64/26            192.0.2.65 / h2 192.0.2.66
 #   pe3  2001:db8:3:46::/96      2001:db8:3::1       2001:db8:0:3::2 / ::1 p2  198.51.100.0/24          198.51.100.1 / h3 198.51.100.2
 #   ped  2001:db8:d:46::/96      2001:db8:d::1       2001:db8:0:d::2 / ::1 p2  203.0.113.0/24           203.0.113.1 / hd 203.0.113.2
-#   p1-p2 core link 2001:db8:0:12::/64: p1 ::1 (if "p2"), p2 ::2 (if "p1").
+#   p1-p2 core link 2001:db8:0:12::/64: p1 ::1 (if "p2"), p2 ::2 (if "p1")
+#   (P1_CORE6, P2_CORE6). "ped" is spelt PED_* in variable names.
+#   Static IPv6 routes: each P router routes a PE's /48 to it, or over the
+#   p1-p2 link; each PE has an IPv6 default route to its P router. No IPv4
+#   routes exist outside the PEs and hosts.
 #
 #   Mapping rules (section 4.1, 5.2): each PE block -> that PE's Pref6, and
 #   the default rule 0.0.0.0/0 -> Pref6(ped). 203.0.113.0/24 has no rule of
@@ -253,8 +259,10 @@ PY
 #     IPv4 source, and the source must be behind the ingress PE);
 #   - a 4in6 packet (Next Header 4): the inner IPv4 source and destination
 #     equal the addresses embedded in the outer ones.
+#   - an ICMPv6 error (type < 128) from a native source (a P router, e.g.
+#     Packet Too Big) may go to a Pref6 address, which must follow the plan.
 # Counts (printed): 4in6=<n> translated=<n> (Pref6 addresses, other Next
-# Header) other-ipv6=<n> (ND, MLD, ICMPv6 from the P routers). Set
+# Header) core-icmp6-errors=<n> other-ipv6=<n> (ND, MLD, native IPv6). Set
 # PE_PCAP_NEED_4IN6=1 to fail when no 4in6 packet was seen.
 pe_pcap_check() {
   python3 - "$1" <<'PY'
@@ -276,7 +284,7 @@ def pe6(a):
     return None
 data = open(sys.argv[1], "rb").read()
 end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-bad, n4in6, nxl, nother, off = [], 0, 0, 0, 24
+bad, n4in6, nxl, nother, nerr, off = [], 0, 0, 0, 0, 24
 while off + 16 <= len(data):
     incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
     pkt = data[off + 16:off + 16 + incl]
@@ -291,6 +299,15 @@ while off + 16 <= len(data):
     ps, pd = pe6(src), pe6(dst)
     if ps is None and pd is None:
         nother += 1
+        continue
+    if ps is None and nh == 58 and len(l3) > 40 and l3[40] < 128:
+        # An ICMPv6 error from a core router (its own native source) about a
+        # converted packet, e.g. Packet Too Big: the destination must still
+        # follow the plan.
+        nerr += 1
+        v4 = ipaddress.IPv4Address(int(dst) & 0xFFFFFFFF)
+        if owner4(v4) != pd:
+            bad.append(f"icmp6 error {src} > {dst}: {dst} embeds {v4} under Pref6({pd}), its rule says Pref6({owner4(v4)})")
         continue
     desc = f"nh={nh} {src} > {dst}"
     for a, pe in ((src, ps), (dst, pd)):
@@ -311,7 +328,7 @@ while off + 16 <= len(data):
             bad.append(f"{desc}: inner {i_src} > {i_dst} differs from the embedded addresses")
     else:
         nxl += 1
-print(f"4in6={n4in6} translated={nxl} other-ipv6={nother} violations={len(bad)}")
+print(f"4in6={n4in6} translated={nxl} core-icmp6-errors={nerr} other-ipv6={nother} violations={len(bad)}")
 for b in bad[:20]:
     print("  VIOLATION", b)
 if os.environ.get("PE_PCAP_NEED_4IN6") == "1" and n4in6 == 0:
