@@ -12,7 +12,8 @@
 #                  kernel has no tunnel PMTU for forwarded IPv4; see lib_pe.sh).
 #   edge46-encap   edge46d role "pe" in encapsulate mode    } pe_start_edge46 <mode>
 #   edge46-translate edge46d role "pe" in translate mode    } (hook; n/a until built)
-# Measures, REPS times each (a fresh topology per repetition), median/min/max:
+# Measures, REPS times each (a fresh topology per repetition, modes
+# interleaved), median/min/max:
 #   udp64_pps      64-byte UDP payloads h1 -> h3, packets/s received
 #                  (bench/udpflood.cpp: sendmmsg/recvmmsg, 8 flows), with the
 #                  sender's rate and the loss beside it
@@ -108,10 +109,10 @@ measure() {
   offloads off || return 1
   sleep 0.5
   tcp_nooff=$(tcp_run)
-  python3 - "$RESULTS" "$mode" "$rep" "$udp" "$tcp" "$tcp_nooff" "$DUR" <<'PY'
+  python3 - "$RESULTS" "$mode" "$rep" "$udp" "$tcp" "$tcp_nooff" "$DUR" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import json, sys
-path, mode, rep, udp, tcp, tcp_nooff, dur = sys.argv[1:]
-r = {"mode": mode, "rep": int(rep)}
+path, mode, rep, udp, tcp, tcp_nooff, dur, load = sys.argv[1:]
+r = {"mode": mode, "rep": int(rep), "load1": float(load)}
 try:
     rx, secs, sent = udp.split()
     rx, secs, sent = int(rx), float(secs), int(sent)
@@ -126,8 +127,12 @@ PY
 }
 
 echo "# bench/pe.sh: reps=$REPS duration=${DUR}s kernel=$(uname -r) cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg)"
-for mode in $MODES; do
-  for rep in $(seq 1 "$REPS"); do
+# Modes interleaved per repetition (plain6, kernel-4in6, ..., then again), so
+# a change in the machine's load hits every row alike.
+NA=" "
+for rep in $(seq 1 "$REPS"); do
+  for mode in $MODES; do
+    [[ $NA == *" $mode "* ]] && continue  # not built yet: one n/a row is enough
     e2e_init "pebench$RANDOM"
     trap 'pe_cleanup; rm -f "$FLOOD"' EXIT
     setup "$mode"
@@ -136,8 +141,7 @@ for mode in $MODES; do
       measure "$mode" "$rep" || record "{\"mode\": \"$mode\", \"rep\": $rep, \"error\": \"measure\"}"
     elif [ $rc = 2 ]; then
       record "{\"mode\": \"$mode\", \"rep\": $rep, \"na\": true}"
-      pe_cleanup
-      break  # not built yet: one n/a row is enough
+      NA="$NA$mode "
     else
       record "{\"mode\": \"$mode\", \"rep\": $rep, \"error\": \"setup\"}"
     fi
@@ -174,4 +178,5 @@ errs = [r for r in rows if "error" in r or any(k.endswith("_error") for k in r)]
 if errs:
     print("\nerrors:", json.dumps(errs))
 PY
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg) (each row's 1-minute load is in the raw results)"
 echo "raw results: $RESULTS"
