@@ -355,9 +355,13 @@ PY
 #   mode encap.red, one segment: no SRH at all. Outer IPv6 header, Next
 #     Header 4, source = tunsrc, destination = the segment, then
 #     the IPv4 packet unchanged: an RFC 2473 4in6 packet. This is the baseline.
-#   mode encap: always an SRH (outer Next Header 43, one segment, segments
-#     left 0, SRH next header 4): 8 + 16 more bytes, not what the framework
-#     sends. End.DX4 decapsulates both forms.
+#   mode encap: always an SRH (outer Next Header 43, type 4, one segment,
+#     segments left 0, SRH next header 4): 24 more bytes, not what the
+#     framework sends. End.DX4 decapsulates both forms.
+#   Outer hop limit 64, less one at the ingress PE itself (its IPv6 forwarding
+#   of the new packet) and one per P router. The inner IPv4 TTL is not
+#   decremented at the ingress (the seg6 input hook bypasses ip_forward), only
+#   at the egress (End.DX4 hands the packet to IPv4 forwarding): h3 sees 63.
 # What the kernel cannot do: its outer addresses are fixed per route (segs)
 # and per namespace (tunsrc), not derived per packet from the IPv4 addresses
 # (section 4.1). With one host per block, as here, the segment embeds that
