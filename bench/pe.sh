@@ -17,6 +17,13 @@
 #   udp64_pps      64-byte UDP payloads h1 -> h3, packets/s received
 #                  (bench/udpflood.cpp: sendmmsg/recvmmsg, 8 flows), with the
 #                  sender's rate and the loss beside it
+#   udp64_cpu_us_pp CPU time per received packet of the UDP sender and
+#                  receiver processes (user + system: the forwarding softirqs
+#                  run in the sender's context are charged to it) plus all
+#                  ksoftirqd threads (the rest of the forwarding; shared with
+#                  whatever else runs). Tick-based (250 Hz here): approximate,
+#                  but less sensitive than packets/s to other load on the
+#                  machine, which only takes CPU away from the sender.
 #   tcp_gbps       TCP goodput h1 -> h3 (iperf3, one stream), veth offloads on
 #   tcp_nooff_gbps the same with TSO, GSO and GRO off on every veth of the path
 #                  (ethtool -K on all nodes' interfaces)
@@ -42,6 +49,24 @@ export EDGE46D=${EDGE46D:-$BUILD/src/daemon/edge46d} EDGE46CTL=${EDGE46CTL:-$BUI
 for t in iperf3 python3 g++ ethtool; do command -v $t >/dev/null || { echo "needs $t" >&2; exit 1; }; done
 FLOOD=$(mktemp /tmp/udpflood.XXXX)
 g++ -O2 -std=c++20 -o "$FLOOD" "$ROOT/bench/udpflood.cpp" || exit 1
+# CPU ticks of all ksoftirqd threads (the forwarding that leaves the
+# sender's context runs there; shared with anything else on the machine).
+ksoftirqd_ticks() {
+  local p t=0
+  for p in $(pgrep '^ksoftirqd/'); do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo $t
+}
+# cpu <file> <command...>: runs the command, writes its CPU seconds (user +
+# system, which includes the forwarding softirqs run in its context) to <file>.
+cpu() {
+  python3 -c 'import resource, subprocess, sys
+rc = subprocess.run(sys.argv[2:]).returncode
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(f"{r.ru_utime + r.ru_stime}\n")
+sys.exit(rc)' "$@"
+}
 RESULTS=$(mktemp /tmp/e46pebench.XXXX.json)
 echo "[]" >"$RESULTS"
 trap 'pe_cleanup; rm -f "$FLOOD"' EXIT
@@ -98,12 +123,14 @@ tcp_run() {  # prints iperf3's JSON for one TCP run h1 -> h3
 
 measure() {
   local mode=$1 rep=$2 rx sent udp tcp tcp_nooff
-  nx h3 "$FLOOD" recv "$RXFAM" 9000 $((DUR + 5)) >"$E2E_DIR/rx" &
+  nx h3 bash -c "$(declare -f cpu); cpu '$E2E_DIR/rxcpu' '$FLOOD' recv $RXFAM 9000 $((DUR + 5))" >"$E2E_DIR/rx" &
   rx=$!
   sleep 0.3
-  sent=$(nx h1 "$FLOOD" send "$TARGET" 9000 "$DUR" 64)
+  k0=$(ksoftirqd_ticks)
+  sent=$(nx h1 bash -c "$(declare -f cpu); cpu '$E2E_DIR/txcpu' '$FLOOD' send '$TARGET' 9000 $DUR 64")
+  k1=$(ksoftirqd_ticks)
   wait $rx
-  udp="$(cat "$E2E_DIR/rx") $sent"
+  udp="$(cat "$E2E_DIR/rx") $sent $(cat "$E2E_DIR/txcpu" "$E2E_DIR/rxcpu" 2>/dev/null | paste -sd' ') $(((k1 - k0) * 1000000 / $(getconf CLK_TCK)))"
   sleep 0.5
   tcp=$(tcp_run)
   offloads off || return 1
@@ -114,9 +141,11 @@ import json, sys
 path, mode, rep, udp, tcp, tcp_nooff, dur, load = sys.argv[1:]
 r = {"mode": mode, "rep": int(rep), "load1": float(load)}
 try:
-    rx, secs, sent = udp.split()
+    rx, secs, sent, txcpu, rxcpu, ksoft_us = udp.split()
     rx, secs, sent = int(rx), float(secs), int(sent)
     r["udp64_pps"] = rx / secs; r["udp64_sent_pps"] = sent / float(dur); r["udp64_loss"] = 1 - rx / sent
+    r["udp64_cpu_us_pp"] = (float(txcpu) + float(rxcpu) + int(ksoft_us) / 1e6) / rx * 1e6
+    r["udp64_ksoftirqd_share"] = int(ksoft_us) / 1e6 / (float(txcpu) + float(rxcpu) + int(ksoft_us) / 1e6)
 except Exception as e: r["udp_error"] = f"{e}: {udp!r}"
 for key, text in (("tcp_gbps", tcp), ("tcp_nooff_gbps", tcp_nooff)):
     try: r[key] = json.loads(text)["end"]["sum_received"]["bits_per_second"] / 1e9
@@ -160,20 +189,22 @@ def fmt(a, scale=1, prec=0):
 def ratio(a, ref):
     return f"{100*a[0]/ref[0]:.0f} %" if a and ref else "-"
 print()
-print("| path h1 -> h3 | 64-byte UDP rx kpps, median (min-max) | sent kpps | loss | TCP Gbit/s offloads on | TCP Gbit/s offloads off | UDP vs plain6 | UDP vs kernel-4in6 | TCP on vs plain6 | TCP on vs kernel-4in6 | TCP off vs kernel-4in6 |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| path h1 -> h3 | 64-byte UDP rx kpps, median (min-max) | sent kpps | loss | UDP CPU us/packet | TCP Gbit/s offloads on | TCP Gbit/s offloads off | UDP vs plain6 | UDP vs kernel-4in6 | CPU/packet vs plain6 | TCP on vs plain6 | TCP on vs kernel-4in6 | TCP off vs kernel-4in6 |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 rp, rk = agg("plain6", "udp64_pps"), agg("kernel-4in6", "udp64_pps")
 tp, tk = agg("plain6", "tcp_gbps"), agg("kernel-4in6", "tcp_gbps")
 tko = agg("kernel-4in6", "tcp_nooff_gbps")
+cp = agg("plain6", "udp64_cpu_us_pp")
 for m in modes:
     if any(r["mode"] == m and r.get("na") for r in rows):
-        print(f"| {m} | n/a (edge46 PE role not built yet) | | | | | | | | | |")
+        print(f"| {m} | n/a (edge46 PE role not built yet) | | | | | | | | | | | |")
         continue
     u, s, l = agg(m, "udp64_pps"), agg(m, "udp64_sent_pps"), agg(m, "udp64_loss")
     t, to = agg(m, "tcp_gbps"), agg(m, "tcp_nooff_gbps")
+    c = agg(m, "udp64_cpu_us_pp")
     loss = "-" if l is None else f"{100*l[0]:.1f} %"
-    print(f"| {m} | {fmt(u, 1e-3, 1)} | {fmt(s, 1e-3, 0)} | {loss} | {fmt(t, 1, 2)} | {fmt(to, 1, 2)} | "
-          f"{ratio(u, rp)} | {ratio(u, rk)} | {ratio(t, tp)} | {ratio(t, tk)} | {ratio(to, tko)} |")
+    print(f"| {m} | {fmt(u, 1e-3, 1)} | {fmt(s, 1e-3, 0)} | {loss} | {fmt(c, 1, 2)} | {fmt(t, 1, 2)} | {fmt(to, 1, 2)} | "
+          f"{ratio(u, rp)} | {ratio(u, rk)} | {ratio(c, cp)} | {ratio(t, tp)} | {ratio(t, tk)} | {ratio(to, tko)} |")
 errs = [r for r in rows if "error" in r or any(k.endswith("_error") for k in r)]
 if errs:
     print("\nerrors:", json.dumps(errs))
