@@ -437,13 +437,75 @@ pe_tun_routes() {
   ip -n "$n" -6 route add "$(pe_var "$pe" PREF6)" dev "$tun" || e2e_fail "Pref6 route in $pe"
 }
 
-# HOOK (lead): pe_start_edge46 <encapsulate|translate|mixed>: start edge46d
-# with role "pe" in pe1, pe2, pe3 and ped (e2e_start_daemon with a generated
-# configuration: own Pref6 and IPv4 block, the other PEs' rules, the default
-# rule to Pref6(ped), the mode), then pe_tun_routes <pe> in each. Returns 0
-# when all PEs are up; bench/pe.sh prints n/a for a mode when it returns non-zero.
-# TODO(lead): the PE role of edge46d does not exist yet.
+# pe_start_edge46 <encapsulate|translate|mixed> [extra-toml]: edge46d with
+# role "pe" in pe1, pe2, pe3 and ped, each on a TUN "pe0" with the routes of
+# pe_tun_routes. Each PE's configuration (written to $E2E_DIR/<pe>.toml):
+# its Pref6 and IPv4 block, a rule per other PE's block, and (except ped)
+# the default rule 0.0.0.0/0 -> Pref6(ped). Modes:
+#   encapsulate  every PE accepts and prefers RFC 2473 4in6;
+#   translate    every PE accepts and prefers RFC 7915 translation;
+#   mixed        every PE accepts both; pe1 prefers encapsulation, the others
+#                translation (so h1 -> h3 is 4in6 and h3 -> h1 translated).
+# `extra-toml` is appended to every PE's file. Returns 0 when all are up;
+# pe_ctl <pe> ... talks to one of them.
+pe_ctl() {
+  local pe=$1
+  shift
+  "$EDGE46CTL" --socket "$E2E_DIR/$pe.sock" "$@"
+}
+
+pe_write_config() {
+  local pe=$1 mode=$2 extra=${3:-} accept prefer rmodes other
+  case $mode in
+    encapsulate) accept=encapsulate prefer=encapsulate rmodes=encapsulate ;;
+    translate) accept=translate prefer=translate rmodes=translate ;;
+    mixed)
+      accept=both rmodes=both prefer=translate
+      [ "$pe" = pe1 ] && prefer=encapsulate
+      ;;
+    *) e2e_fail "pe_write_config: unknown mode $mode" ;;
+  esac
+  {
+    cat <<EOF2
+[daemon]
+role = "pe"
+tun = "pe0"
+workers = 1
+control-socket = "$E2E_DIR/$pe.sock"
+log-level = "info"
+
+[translator]
+ipv4-address = "$(pe_var "$pe" LAN4)"
+ipv6-address = "$(pe_var "$pe" LO6)"
+
+[pe]
+prefixes = ["$(pe_var "$pe" PREF6)"]
+accept = "$accept"
+prefer = "$prefer"
+ipv4 = ["$(pe_var "$pe" BLOCK4)"]
+EOF2
+    for other in $PE_NODES; do
+      [ "$other" = "$pe" ] && continue
+      [ "$other" = "$PE_DEFAULT" ] && continue
+      printf '\n[[pe.rule]]\nprefix = "%s"\npref6 = "%s"\nmodes = "%s"\n' \
+        "$(pe_var "$other" BLOCK4)" "$(pe_var "$other" PREF6)" "$rmodes"
+    done
+    if [ "$pe" != "$PE_DEFAULT" ]; then
+      printf '\n[[pe.rule]]\nprefix = "0.0.0.0/0"\npref6 = "%s"\nmodes = "%s"\n' "$(pe_var "$PE_DEFAULT" PREF6)" "$rmodes"
+    fi
+    [ -z "$extra" ] || printf '\n%s\n' "$extra"
+  } >"$E2E_DIR/$pe.toml"
+}
+
 pe_start_edge46() {
-  echo "edge46 PE role not built yet (pe_start_edge46 $1)" >&2
-  return 1
+  local mode=$1 extra=${2:-} pe
+  [ -x "$EDGE46D" ] || {
+    echo "edge46d not found at $EDGE46D" >&2
+    return 1
+  }
+  for pe in $PE_NODES; do
+    pe_write_config "$pe" "$mode" "$extra"
+    e2e_start_daemon "$pe" "$E2E_DIR/$pe.toml" "$E2E_DIR/$pe.sock"
+    pe_tun_routes "$pe" pe0
+  done
 }
