@@ -448,6 +448,13 @@ pe_tun_routes() {
 #                translation (so h1 -> h3 is 4in6 and h3 -> h1 translated).
 # `extra-toml` is appended to every PE's file. Returns 0 when all are up;
 # pe_ctl <pe> ... talks to one of them.
+# The PE's own addresses as a translator (sources of the ICMP errors it
+# sends): not assigned to any interface, or the PE's own kernel would drop
+# them as martians when they come out of the TUN. The second-to-last
+# address of its IPv4 block, and ::46 in its /48.
+pe_xlat4() { python3 -c "import ipaddress as a; print(a.IPv4Network('$(pe_var "$1" BLOCK4)').broadcast_address - 1)"; }
+pe_xlat6() { local lo; lo=$(pe_var "$1" LO6); echo "${lo%::1}::46"; }
+
 pe_ctl() {
   local pe=$1
   shift
@@ -475,8 +482,8 @@ control-socket = "$E2E_DIR/$pe.sock"
 log-level = "info"
 
 [translator]
-ipv4-address = "$(pe_var "$pe" LAN4)"
-ipv6-address = "$(pe_var "$pe" LO6)"
+ipv4-address = "$(pe_xlat4 "$pe")"
+ipv6-address = "$(pe_xlat6 "$pe")"
 
 [pe]
 prefixes = ["$(pe_var "$pe" PREF6)"]

@@ -119,14 +119,21 @@ case $MODE in
   mixed) grep -Eq "^encapsulated +[1-9]" "$E2E_DIR/pe1.stats" && grep -Eq "^translated +[1-9]" "$E2E_DIR/pe1.stats" ;;
 esac || e2e_fail "pe1's counters do not show mode $MODE"
 
-e2e_log "Path MTU: a DF ping too big for the path gets Fragmentation Needed"
-# The tunnel MTU is 1500 - 40 = 1460 (encapsulation), the translated packet
-# grows by 20: a 1480-byte IPv4 packet never fits.
-nx h1 ping -c 1 -W 2 -s 1452 -M do "$H3_ADDR" >"$E2E_DIR/pmtu.out" 2>&1 && e2e_fail "a 1480-byte DF ping crossed"
-nx h1 ip route get "$H3_ADDR" | grep -q "mtu 1460" ||
-  nx h1 ip route get "$H3_ADDR" | grep -q "mtu 1480" ||
-  grep -Eq "mtu = 14[68]0|Frag needed" "$E2E_DIR/pmtu.out" ||
-  e2e_fail "no Fragmentation Needed with the tunnel MTU: $(cat "$E2E_DIR/pmtu.out"); route: $(nx h1 ip route get "$H3_ADDR")"
+e2e_log "Path MTU: a DF packet too big for the path gets Fragmentation Needed from the PE"
+# 1488 bytes of IPv4 with DF: the tunnel MTU is 1500 - 40 = 1460
+# (encapsulation); translated it would be 1508 bytes of IPv6, so the largest
+# IPv4 packet that fits is 1480 (RFC 7915 4).
+case $MODE in
+  translate) want_mtu=1480 ;;
+  mixed) want_mtu=1460 ;;  # pe1 encapsulates towards h3
+  *) want_mtu=1460 ;;
+esac
+nx h1 ip route flush cache 2>/dev/null
+nx h1 ping -c 2 -i 0.3 -W 2 -s 1460 -M do "$H3_ADDR" >"$E2E_DIR/pmtu.out" 2>&1 && e2e_fail "a 1488-byte DF ping crossed"
+nx h1 ip route get "$H3_ADDR" >"$E2E_DIR/route.out"
+grep -q "mtu $want_mtu" "$E2E_DIR/route.out" || grep -q "mtu = $want_mtu" "$E2E_DIR/pmtu.out" ||
+  e2e_fail "no Fragmentation Needed with MTU $want_mtu: $(cat "$E2E_DIR/pmtu.out"); route: $(cat "$E2E_DIR/route.out")"
+e2e_log "h1 learned $want_mtu from its PE"
 nx h1 ip route flush cache 2>/dev/null
 
 e2e_log "Path MTU through the core: p1-p2 at 1400, the P router's Packet Too Big reaches h1"
