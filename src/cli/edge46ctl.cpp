@@ -435,7 +435,7 @@ int run(int argc, char** argv) {
     for (auto it = b.begin(); it != b.end(); ++it) {
       if (it.key() == "ok") continue;
       std::string v = it.value().is_object() ? it.value().dump() : scalar(it.value());
-      std::cout << std::left << std::setw(14) << (it.key() + ":") << v << "\n";
+      std::cout << std::left << std::setw(16) << (it.key() + ":") << v << "\n";
     }
   } else if (*reload) {
     std::cout << "reloaded (generation " << scalar(b["generation"]) << ")\n";

@@ -236,7 +236,7 @@ Json pe_command(DaemonState& st, const Snapshot& snap, const std::string& cmd, c
                 {"per_source", per},
                 {"targets", s.targets},
                 {"known_pref6", pe.known().size()},
-                {"kernel_blocks", pe.kernel_blocks()},
+                {"kernel_blocks", pe.kernel_block_count()},
                 {"tbl8_groups", s.tbl8_groups_used},
                 {"retired", s.retired},
                 {"memory_bytes", s.memory_bytes},
@@ -310,6 +310,12 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
     new_d.role = role;
     new_d.log_level = level;
   }
+  // The kernel route source is started once ([pe.kernel-routes]).
+  if (!(loaded->pe.kernel_routes == cur->settings.pe.kernel_routes)) {
+    if (!warning.empty()) warning += "; ";
+    warning += "pe.kernel-routes changes need a restart; kept running values";
+    loaded->pe.kernel_routes = cur->settings.pe.kernel_routes;
+  }
   // Each worker allocates its reassembly table once, at start (worker.cpp):
   // these bounds are restart-only too, and the snapshot keeps the values in
   // force so config.show does not show a table that does not exist.
@@ -332,11 +338,23 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
     log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
     return tl::unexpected(st.last_reload_error);
   }
-  // The PE's config and local rules (pe_store.h): a rules file that does
-  // not load refuses the reload before anything changes.
+  // The file's EAMs replace the file's EAMs only (tables.h); a conflict
+  // with an edge46ctl entry refuses the whole reload, nothing changed.
+  std::size_t eams_removed = 0, eams_added = 0;
+  if (auto why = st.eamt.replace_file((*snap)->settings.eamt, eams_removed, eams_added); !why.empty()) {
+    ++st.reloads_failed;
+    st.last_reload_error = st.config_path + ": " + why;
+    log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
+    return tl::unexpected(st.last_reload_error);
+  }
+  // The PE's config and local rules (pe_store.h). A rules file that does
+  // not load refuses the reload; the EAMT change just made is undone (back
+  // to the running file's entries, which it held a moment ago).
   if ((*snap)->role.role == pipeline::Role::kPe) {
     std::vector<std::string> pe_warnings;
     if (auto ok = st.pe.configure((*snap)->settings.pe, pe_warnings); !ok) {
+      std::size_t r = 0, a = 0;
+      (void)st.eamt.replace_file(cur->settings.eamt, r, a);
       ++st.reloads_failed;
       st.last_reload_error = st.config_path + ": " + ok.error();
       log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
@@ -346,15 +364,6 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
       if (!warning.empty()) warning += "; ";
       warning += w;
     }
-  }
-  // The file's EAMs replace the file's EAMs only (tables.h); a conflict
-  // with an edge46ctl entry refuses the whole reload, nothing changed.
-  std::size_t eams_removed = 0, eams_added = 0;
-  if (auto why = st.eamt.replace_file((*snap)->settings.eamt, eams_removed, eams_added); !why.empty()) {
-    ++st.reloads_failed;
-    st.last_reload_error = st.config_path + ": " + why;
-    log_error("reload refused, keeping the running configuration: " + st.last_reload_error);
-    return tl::unexpected(st.last_reload_error);
   }
   ++st.next_generation;
   ++st.reloads_ok;
@@ -386,21 +395,24 @@ Json handle(DaemonState& st, const Json& req) {
 
   if (cmd == "status") {
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - st.started).count();
-    return Json{{"ok", true},
-                {"role", std::string(pipeline::role_name(snap->role.role))},
-                {"tun", st.tun_name},
-                {"workers", st.workers},
-                {"offload", st.offload},
-                {"loop_guard", st.loop_guard()},
-                {"config_file", st.config_path},
-                {"generation", snap->generation},
-                {"uptime_seconds", up},
-                {"reloads_ok", st.reloads_ok},
-                {"reloads_failed", st.reloads_failed},
-                {"last_reload_error", st.last_reload_error},
-                {"pool6", pool6_json(s.xlat)},
-                {"eamt_entries", st.eamt.current().entries().size()},
-                {"pid", static_cast<long>(::getpid())}};
+    return Json{
+        {"ok", true},
+        {"role", std::string(pipeline::role_name(snap->role.role))},
+        {"tun", st.tun_name},
+        {"workers", st.workers},
+        {"offload", st.offload},
+        {"loop_guard", st.loop_guard()},
+        {"config_file", st.config_path},
+        {"generation", snap->generation},
+        {"uptime_seconds", up},
+        {"reloads_ok", st.reloads_ok},
+        {"reloads_failed", st.reloads_failed},
+        {"last_reload_error", st.last_reload_error},
+        {"pool6", pool6_json(s.xlat)},
+        {"eamt_entries", st.eamt.current().entries().size()},
+        {"mrdb_rules", snap->role.role == pipeline::Role::kPe ? Json(st.pe.mrdb().stats().rules) : Json(nullptr)},
+        {"kernel_routes", st.routes4 != nullptr ? Json(st.routes4->status()) : Json("off")},
+        {"pid", static_cast<long>(::getpid())}};
   }
   if (cmd == "config.show") {
     // The running configuration, runtime tables included (every EAM, from

@@ -22,10 +22,12 @@
 #include "config/loader.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/routes4.h"
 #include "daemon/server.h"
 #include "daemon/state.h"
 #include "daemon/worker.h"
 #include "io/tun.h"
+#include "mapping/mrdb_file.h"
 
 using namespace edge46;
 
@@ -90,6 +92,13 @@ int main(int argc, char** argv) {
   if (!snap) {
     std::cerr << "edge46d: bad configuration: " << config_path << ": " << snap.error() << "\n";
     return 2;
+  }
+  if (check_only && (*snap)->role.role == pipeline::Role::kPe && !(*snap)->settings.pe.rules_file.empty()) {
+    // The rules file is part of the configuration: --check reads it too.
+    if (auto rules = mapping::load_rules_file((*snap)->settings.pe.rules_file, mapping::RuleSource::kConfig); !rules) {
+      std::cerr << "edge46d: bad configuration: " << config_path << ": pe.rules-file: " << rules.error() << "\n";
+      return 2;
+    }
   }
   if (check_only) {
     std::cout << "edge46d: " << config_path << ": configuration OK (role " << pipeline::role_name((*snap)->role.role)
@@ -182,6 +191,35 @@ int main(int argc, char** argv) {
     daemon::log_warning(m.error() + ": no routing-loop check");
   }
 
+  // The PE's local rules from the kernel's IPv4 routes (framework 5.2):
+  // routes out of our own TUN lead into the core and are never blocks.
+  std::unique_ptr<daemon::Routes4Source> routes4;
+  if (role == pipeline::Role::kPe && st.snapshot.current()->settings.pe.kernel_routes.enabled) {
+    const auto& kr = st.snapshot.current()->settings.pe.kernel_routes;
+    daemon::Routes4Filter f;
+    f.tables = kr.tables;
+    f.include_connected = kr.include_connected;
+    f.exclude_devices = kr.exclude_devices;
+    f.exclude_devices.push_back(tun_name);
+    for (const auto& name : kr.protocols) {
+      if (auto proto = daemon::parse_route_protocol(name)) f.protocols.push_back(*proto);  // checked by make_snapshot
+    }
+    routes4 = std::make_unique<daemon::Routes4Source>();
+    auto started = routes4->start(f, [&st](std::span<const daemon::Prefix4Change> changes) {
+      std::vector<daemon::PeStore::BlockChange> batch;
+      batch.reserve(changes.size());
+      for (const auto& c : changes) batch.push_back({c.add, c.prefix});
+      std::lock_guard lock(st.change_mutex);
+      st.pe.kernel_blocks(batch);
+    });
+    if (!started) {
+      daemon::log_error("pe.kernel-routes: " + started.error());
+      return 1;
+    }
+    st.routes4 = routes4.get();
+    daemon::log_info("pe.kernel-routes: " + routes4->status());
+  }
+
   std::atomic<bool> stop{false};
   int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   std::vector<std::thread> threads;
@@ -216,6 +254,8 @@ int main(int argc, char** argv) {
     t.join();
   }
   server.stop();
+  st.routes4 = nullptr;
+  routes4.reset();
   route_mirror.reset();
   ::close(wake);
   auto totals = st.counters.totals();

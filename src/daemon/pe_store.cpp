@@ -101,17 +101,24 @@ tl::expected<void, std::string> PeStore::remove(net::Ipv4Prefix p, mapping::Rule
   return {};
 }
 
-void PeStore::kernel_block(net::Ipv4Prefix p, bool present) {
-  const std::pair<uint32_t, uint8_t> key{p.addr.value, p.len};
-  if (present) {
-    if (!kernel_.insert(key).second) return;
-    if (mapping::validate_rule(local_rule(p)).empty()) (void)mrdb_.upsert(local_rule(p));
-  } else {
-    if (kernel_.erase(key) == 0) return;
-    // A configured block keeps its rule.
-    if (std::find(pe_.ipv4.begin(), pe_.ipv4.end(), p) == pe_.ipv4.end()) mrdb_.remove(p, mapping::RuleSource::kLocal);
+void PeStore::kernel_blocks(std::span<const BlockChange> changes) {
+  bool changed = false;
+  for (const auto& c : changes) {
+    const std::pair<uint32_t, uint8_t> key{c.prefix.addr.value, c.prefix.len};
+    if (c.present) {
+      if (!kernel_.insert(key).second) continue;
+      // An invalid local rule (no Pref6 configured yet) is simply not made.
+      if (mapping::validate_rule(local_rule(c.prefix)).empty() && mrdb_.upsert(local_rule(c.prefix))) changed = true;
+    } else {
+      if (kernel_.erase(key) == 0) continue;
+      // A configured block keeps its rule.
+      if (std::find(pe_.ipv4.begin(), pe_.ipv4.end(), c.prefix) == pe_.ipv4.end() &&
+          mrdb_.remove(c.prefix, mapping::RuleSource::kLocal)) {
+        changed = true;
+      }
+    }
   }
-  settle();
+  if (changed) settle();
 }
 
 void PeStore::settle() {

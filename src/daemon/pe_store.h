@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,13 +55,23 @@ class PeStore {
   tl::expected<void, std::string> change(const mapping::MrRule& r);
   tl::expected<void, std::string> remove(net::Ipv4Prefix p, mapping::RuleSource s);
 
-  // Kernel routes (source local): blocks appear and disappear.
-  void kernel_block(net::Ipv4Prefix p, bool present);
+  // Kernel routes (source local): blocks appear and disappear. A batch is
+  // applied whole, then one grace period (a full table at start is one
+  // batch, not a million grace periods).
+  struct BlockChange {
+    bool present;
+    net::Ipv4Prefix prefix;
+  };
+  void kernel_blocks(std::span<const BlockChange> changes);
+  void kernel_block(net::Ipv4Prefix p, bool present) {
+    const BlockChange one{present, p};
+    kernel_blocks({&one, 1});
+  }
 
   const mapping::MrDb& mrdb() const noexcept { return mrdb_; }
   const xlat::KnownPrefixes& known() const noexcept { return *known_.read(); }
   const config::PeSettings& settings() const noexcept { return pe_; }
-  std::size_t kernel_blocks() const noexcept { return kernel_.size(); }
+  std::size_t kernel_block_count() const noexcept { return kernel_.size(); }
   uint64_t ctl_updates() const noexcept { return ctl_updates_; }
 
  private:

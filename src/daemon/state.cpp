@@ -1,5 +1,7 @@
 #include "daemon/state.h"
 
+#include "daemon/routes4.h"
+
 namespace edge46::daemon {
 
 tl::expected<std::unique_ptr<Snapshot>, std::string> make_snapshot(config::Settings s, uint64_t generation) {
@@ -18,6 +20,11 @@ tl::expected<std::unique_ptr<Snapshot>, std::string> make_snapshot(config::Setti
   if (*role == pipeline::Role::kPe) {
     const auto& pe = s.pe;
     if (pe.prefixes.empty()) return tl::unexpected(std::string("pe.prefixes: role pe needs at least one Pref6"));
+    for (const auto& name : pe.kernel_routes.protocols) {
+      if (auto proto = parse_route_protocol(name); !proto) {
+        return tl::unexpected("pe.kernel-routes.protocols: " + proto.error());
+      }
+    }
     auto& p = snap->role.pe;
     p.own = pe.prefixes.front();
     p.accept = pe.accept;

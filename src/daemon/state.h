@@ -23,6 +23,7 @@
 #include "config/settings.h"
 #include "daemon/pe_store.h"
 #include "daemon/rcu.h"
+#include "daemon/routes4.h"
 #include "daemon/tables.h"
 #include "daemon/tun_routes.h"
 #include "pipeline/counters.h"
@@ -54,6 +55,9 @@ struct DaemonState {
   SnapshotStore snapshot;
   EamtStore eamt;  // runtime table (tables.h): outside the snapshot
   PeStore pe;      // role pe: MR-DB, known Pref6s, tunnel MTUs (pe_store.h)
+  // The kernel route source of [pe.kernel-routes] (routes4.h), or null; set
+  // before the control server starts, cleared after it stops.
+  const Routes4Source* routes4 = nullptr;
   TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
 
   // The loop guard's state for `edge46ctl status`: "on (N IPv6 routes into

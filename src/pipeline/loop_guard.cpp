@@ -8,7 +8,8 @@ std::optional<core::Drop> loop_guard(const xlat::Config& xcfg, const TunRoutes* 
                                      std::span<const uint8_t> in, const xlat::Verdict& v,
                                      const xlat::Output& out) noexcept {
   // Errors and drops are left alone (see the header: they cannot cycle).
-  if (v.outcome != xlat::Outcome::kTranslated && v.outcome != xlat::Outcome::kHairpinned) {
+  if (v.outcome != xlat::Outcome::kTranslated && v.outcome != xlat::Outcome::kHairpinned &&
+      v.outcome != xlat::Outcome::kEncapsulated) {
     return std::nullopt;
   }
   // translate() parsed the input, so its fixed header is there.

@@ -22,6 +22,10 @@
 //    mappings are one-to-one), so it would be routed into the TUN again.
 //  - a hairpinned packet (RFC 7757 4) whose IPv6 destination is routed into
 //    the TUN: read again, it is hairpinned again to the same destination.
+//  - a PE's 4in6 packet (Outcome::kEncapsulated) whose outer destination is
+//    routed into the TUN (an MR-DB rule pointing at a prefix routed back to
+//    this box): decapsulated, the inner packet would be routed into the TUN
+//    and encapsulated again.
 //  - not a 6->4 translation. One extra pass 6->4 -> TUN -> 4->6 is the
 //    simple hairpin through routing of RFC 7757 4.1 and legitimate: h6
 //    reaches another IPv6 host's EAM address through the IPv4 routing, and

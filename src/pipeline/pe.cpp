@@ -66,6 +66,19 @@ bool is_icmp6_error(std::span<const uint8_t> in) noexcept {
          in[net::ipv6::kHeader] < 128;
 }
 
+// Requirement 4 of -05: the egress tells the modes apart by the Next Header
+// of the upper layer, after any extension headers (RFC 2473 allows
+// Destination Options, e.g. the Tunnel Encapsulation Limit, before the inner
+// packet). True for a tunnel packet; a packet that does not parse is left to
+// the translator, which names its defect.
+bool is_4in6(std::span<const uint8_t> in) noexcept {
+  const uint8_t next = in[net::ipv6::kNextHeader];
+  if (next == net::proto::kIpip) return true;
+  if (next == net::proto::kTcp || next == net::proto::kUdp || next == net::proto::kIcmp6) return false;
+  net::Ipv6Packet p;
+  return net::parse_ipv6(in, p) == core::Drop::kNone && p.protocol == net::proto::kIpip;
+}
+
 xlat::PeMapper mapper(const Env& env, net::Ipv4Addr hint_addr = {}, const mapping::MrTarget* hint = nullptr) {
   return xlat::PeMapper{env.role.pe.own, *env.pe.known, *env.pe.mrdb, hint_addr, hint};
 }
@@ -75,6 +88,10 @@ xlat::PeMapper mapper(const Env& env, net::Ipv4Addr hint_addr = {}, const mappin
 std::optional<PipelineDrop> pe_check(const Env& env, xlat::Family fam, std::span<const uint8_t> in,
                                      WorkerContext& ctx) noexcept {
   if (fam != xlat::Family::kV6 || in.size() < net::ipv6::kHeader || is_icmp6_error(in)) return std::nullopt;
+  // Not addressed to one of our Pref6 (the kernel's own ND/MLD out of the
+  // TUN, say): the step drops it as not_own_pref6, whatever its mode.
+  const xlat::KnownPref6* kd = env.pe.known->lookup(net::read_ipv6(in.data() + net::ipv6::kDst).to_u128());
+  if (kd == nullptr || !kd->own) return std::nullopt;
   const PeParams& pe = env.role.pe;
   if (pe.ingress_rate != 0) {
     if (const xlat::KnownPref6* k = env.pe.known->lookup(net::read_ipv6(in.data() + net::ipv6::kSrc).to_u128())) {
@@ -84,8 +101,7 @@ std::optional<PipelineDrop> pe_check(const Env& env, xlat::Family fam, std::span
       }
     }
   }
-  const uint8_t want =
-      in[net::ipv6::kNextHeader] == net::proto::kIpip ? mapping::kModeEncapsulate : mapping::kModeTranslate;
+  const uint8_t want = is_4in6(in) ? mapping::kModeEncapsulate : mapping::kModeTranslate;
   if ((pe.accept & want) == 0) return PipelineDrop::kPeModeRefused;
   return std::nullopt;
 }
@@ -136,7 +152,7 @@ xlat::Verdict pe_step(const Env& env, xlat::Family fam, std::span<const uint8_t>
   const net::Ipv6Addr dst = net::read_ipv6(pkt.data() + net::ipv6::kDst);
   const xlat::KnownPref6* kd = env.pe.known->lookup(dst.to_u128());
   if (kd == nullptr || !kd->own) return {xlat::Outcome::kDropped, core::Drop::kNotOwnPref6};
-  if (pkt[net::ipv6::kNextHeader] != net::proto::kIpip) {
+  if (!is_4in6(pkt)) {
     return xlat::translate_64(env.xcfg, mapper(env), ctx.xlat, pkt, out);
   }
   const net::Ipv6Addr src = net::read_ipv6(pkt.data() + net::ipv6::kSrc);

@@ -408,5 +408,99 @@ TEST(Json, Shape) {
   EXPECT_TRUE(to_json(load_ok(""))["translator"]["pool6"].is_null());
 }
 
+// --- [pe] (role pe) -------------------------------------------------------------------------------
+
+const char* kPeDoc = R"(
+[daemon]
+role = "pe"
+[pe]
+prefixes = ["2001:db8:1:46::/96", "2001:db8:1:47::/96"]
+accept = "encapsulate"
+prefer = "translate"
+ipv4 = ["192.0.2.0/26", "192.0.2.128/25"]
+hop-limit = 32
+core-mtu = 9000
+pmtu-timeout = 300
+no-rule = "drop"
+trusted = ["2001:db8:ff::/48"]
+ingress-rate = 5000
+ingress-burst = 100
+rules-file = "/etc/edge46/rules.txt"
+[pe.kernel-routes]
+tables = [254, 100]
+protocols = ["bird", "static"]
+include-connected = false
+exclude-devices = ["mgmt0"]
+[[pe.rule]]
+prefix = "198.51.100.0/24"
+pref6 = "2001:db8:3:46::/96"
+modes = "translate"
+[[pe.rule]]
+prefix = "0.0.0.0/0"
+pref6 = "2001:db8:d::/48"
+layout = "rfc6052"
+preference = 50
+)";
+
+TEST(LoadPe, EveryKey) {
+  auto s = load_ok(kPeDoc);
+  const auto& pe = s.pe;
+  ASSERT_EQ(pe.prefixes.size(), 2u);
+  EXPECT_EQ(net::to_string(pe.prefixes[1].prefix), "2001:db8:1:47::/96");
+  EXPECT_EQ(pe.prefixes[0].layout, mapping::Pool6Layout::kLow32);  // the framework's Table 1 by default
+  EXPECT_EQ(pe.accept, mapping::kModeEncapsulate);
+  EXPECT_EQ(pe.prefer, mapping::kModeTranslate);
+  ASSERT_EQ(pe.ipv4.size(), 2u);
+  EXPECT_EQ(pe.hop_limit, 32);
+  EXPECT_EQ(pe.core_mtu, 9000u);
+  EXPECT_EQ(pe.pmtu_timeout_s, 300u);
+  EXPECT_FALSE(pe.no_rule_unreachable);
+  ASSERT_EQ(pe.trusted.size(), 1u);
+  EXPECT_EQ(pe.ingress_rate, 5000u);
+  EXPECT_EQ(pe.ingress_burst, 100u);
+  EXPECT_EQ(pe.rules_file, "/etc/edge46/rules.txt");
+  EXPECT_TRUE(pe.kernel_routes.enabled);
+  EXPECT_EQ(pe.kernel_routes.tables, (std::vector<uint32_t>{254, 100}));
+  EXPECT_EQ(pe.kernel_routes.protocols, (std::vector<std::string>{"bird", "static"}));
+  EXPECT_FALSE(pe.kernel_routes.include_connected);
+  ASSERT_EQ(pe.rules.size(), 2u);
+  EXPECT_EQ(pe.rules[0].target.modes, mapping::kModeTranslate);
+  EXPECT_EQ(pe.rules[0].source, mapping::RuleSource::kConfig);
+  EXPECT_EQ(pe.rules[1].target.pool6.layout, mapping::Pool6Layout::kRfc6052);
+  EXPECT_EQ(pe.rules[1].target.modes, mapping::kModeBoth);
+  EXPECT_EQ(pe.rules[1].preference, 50u);
+  // The dump loads back to the same settings.
+  auto again = load_string(dump_toml(s), "again.toml");
+  ASSERT_TRUE(again) << again.error().to_string() << "\n" << dump_toml(s);
+  EXPECT_TRUE(*again == s);
+  EXPECT_EQ(to_json(s)["pe"]["rule"].size(), 2u);
+}
+
+TEST(LoadPe, RefusedWithTheKeyAndTheReason) {
+  auto e = load_err("[daemon]\nrole = \"pe\"\n");
+  EXPECT_EQ(e.key, "daemon.role");
+  EXPECT_NE(e.message.find("prefixes"), std::string::npos) << e.message;
+  e = load_err(
+      "[daemon]\nrole = \"pe\"\n[translator]\npool6 = \"64:ff9b::/96\"\n[pe]\nprefixes = [\"2001:db8:1:46::/96\"]\n");
+  EXPECT_EQ(e.key, "translator.pool6");
+  e = load_err("[pe]\nprefixes = [\"2001:db8:1:46::/100\"]\n");  // no room for 32 bits
+  EXPECT_EQ(e.key, "pe.prefixes");
+  e = load_err("[pe]\naccept = \"tunnel\"\n");
+  EXPECT_EQ(e.key, "pe.accept");
+  e = load_err("[pe]\ncore-mtu = 1000\n");
+  EXPECT_EQ(e.key, "pe.core-mtu");
+  e = load_err("[pe]\nbogus = 1\n");
+  EXPECT_EQ(e.key, "pe.bogus");
+  e = load_err("[[pe.rule]]\nprefix = \"198.51.100.0/24\"\n");
+  EXPECT_EQ(e.key, "pe.rule[0]");
+  EXPECT_NE(e.message.find("pref6"), std::string::npos);
+  e = load_err("[[pe.rule]]\nprefix = \"198.51.100.1/24\"\npref6 = \"2001:db8:3:46::/96\"\n");
+  EXPECT_EQ(e.key, "pe.rule[0].prefix");
+  e = load_err("[[pe.rule]]\nprefix = \"198.51.100.0/24\"\npref6 = \"2001:db8:3:46::/96\"\nmodes = \"all\"\n");
+  EXPECT_EQ(e.key, "pe.rule[0].modes");
+  e = load_err("[pe.kernel-routes]\ntables = [\"main\"]\n");
+  EXPECT_EQ(e.key, "pe.kernel-routes.tables");
+}
+
 }  // namespace
 }  // namespace edge46::config

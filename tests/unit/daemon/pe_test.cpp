@@ -176,6 +176,48 @@ TEST_F(Pe, EgressDecapsulatesByNextHeader) {
   EXPECT_TRUE(test::ipv4_header_valid(p));
 }
 
+// RFC 2473 allows Destination Options (the Tunnel Encapsulation Limit)
+// before the inner packet: still a tunnel packet, decapsulated and checked,
+// never translated into an IPv4 packet of protocol 4.
+TEST_F(Pe, EgressDecapsulatesAfterExtensionHeaders) {
+  test::Ip6 o;
+  o.src = a6("2001:db8:3:46::c633:6407");
+  o.dst = a6("2001:db8:1:46::c000:20a");
+  o.next = 60;  // Destination Options
+  Bytes body = test::ext_header(4);
+  test::append(body, udp4("198.51.100.7", "192.0.2.10"));
+  auto r = run(test::ipv6(o, body));
+  ASSERT_TRUE(r.emitted()) << core::drop_name(r.verdict.reason);
+  EXPECT_EQ(r.verdict.outcome, xlat::Outcome::kDecapsulated);
+  auto p = emitted();
+  EXPECT_EQ(p[9], test::kUdp);
+  EXPECT_EQ(test::str4(p, 12), "198.51.100.7");
+  // The same with a forged inner source is caught, not translated.
+  body = test::ext_header(4);
+  test::append(body, udp4("198.51.100.99", "192.0.2.10"));
+  r = run(test::ipv6(o, body));
+  EXPECT_FALSE(r.emitted());
+  EXPECT_EQ(count("drop.decap_address_mismatch"), 1u);
+  EXPECT_EQ(count("translated"), 0u);
+  // And a PE that accepts only translation refuses it as a tunnel packet.
+  role.pe.accept = mapping::kModeTranslate;
+  r = run(test::ipv6(o, body));
+  EXPECT_EQ(r.pipeline_drop, pipeline::PipelineDrop::kPeModeRefused);
+}
+
+// Packets not addressed to our Pref6 (the kernel's own ND/MLD out of the
+// TUN) are not_own_pref6 whatever the accepted modes.
+TEST_F(Pe, ForeignDestinationIsNotOwnBeforeTheModeCheck) {
+  role.pe.accept = mapping::kModeEncapsulate;
+  test::Ip6 o;
+  o.src = a6("fe80::1");
+  o.dst = a6("ff02::16");
+  o.next = test::kIcmp6;
+  auto r = run(test::v6_packet(o, test::icmp(143, 0, 0, test::pattern(20))));
+  EXPECT_EQ(r.verdict.reason, core::Drop::kNotOwnPref6);
+  EXPECT_EQ(count("drop.pe_mode_refused"), 0u);
+}
+
 TEST_F(Pe, EgressTranslatesBackAnythingElse) {
   auto r = run(udp6_from_pe3(false));
   ASSERT_TRUE(r.emitted()) << core::drop_name(r.verdict.reason);
