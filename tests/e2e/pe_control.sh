@@ -85,7 +85,7 @@ sleep 1
 dec3=$(cnt pe2 decapsulated)
 [ "$dec3" = "$dec2" ] || e2e_fail "pe2 still decapsulates after rule change ($dec2 -> $dec3)"
 pe_ctl pe1 rule remove "$PE3_BLOCK4" || e2e_fail "rule remove"
-[ -z "$(pe_ctl pe1 rule show --source ctl | grep -E '^[0-9]')" ] || e2e_fail "a ctl rule is left after rule remove"
+! pe_ctl pe1 rule show --source ctl | grep -qE '^[0-9]' || e2e_fail "a ctl rule is left after rule remove"
 pe_ctl pe1 rule lookup "$H3_ADDR" | grep -q "source config" || e2e_fail "the config rule is not back in use"
 wait "$ping_pid" || true
 tail -n 2 "$E2E_DIR/live.out"
