@@ -5,7 +5,10 @@
 // steps, so reassembly timeouts and token refills are reached. Checks: no
 // crash or read outside a packet (ASan), emitted packets stay inside the
 // output buffer, every IPv4 packet emitted has a valid header checksum, and
-// a drop never emits.
+// a drop never emits. A variant byte with bit 7 set runs the PE role
+// instead (MR-DB with a /24, a /26 of its own and the default rule; modes
+// from bits 0-1 of the same byte), so its classifier, tunnel and
+// translation paths see the same streams.
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -25,7 +28,38 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto ctx = std::make_unique<pipeline::WorkerContext>(pipeline::ReassemblyLimits{8, 64 * 1024, 2000},
                                                        pipeline::RateLimit{100, 5});
   pipeline::RoleConfig role{};
-  const pipeline::Env env{cfg, role, fuzz::eamt()};
+  static auto* pe = [] {
+    struct Pe {
+      mapping::MrDb mrdb;
+      xlat::KnownPrefixes known;
+      pipeline::PmtuCache pmtu;
+    };
+    auto* p = new Pe;
+    auto rule = [&](const char* v4, const char* v6) {
+      mapping::MrRule r;
+      r.prefix = fuzz::p4(v4);
+      r.target.pool6 = mapping::Pool6{fuzz::p6(v6), mapping::Pool6Layout::kLow32};
+      if (!p->mrdb.upsert(r)) std::abort();
+    };
+    rule("198.51.100.0/24", "2001:db8:3:46::/96");
+    rule("192.0.2.0/26", "2001:db8:1:46::/96");
+    rule("0.0.0.0/0", "2001:db8:d:46::/96");
+    for (const char* v6 : {"2001:db8:1:46::/96", "2001:db8:3:46::/96", "2001:db8:d:46::/96"}) {
+      const mapping::Pool6 pool{fuzz::p6(v6), mapping::Pool6Layout::kLow32};
+      p->known.insert(pool.prefix.addr.to_u128(), pool.prefix.len, xlat::KnownPref6{pool, v6[11] == '1'});
+    }
+    return p;
+  }();
+  pipeline::PeTables pe_tables{};
+  if (data[0] & 0x80) {
+    role.role = pipeline::Role::kPe;
+    role.pe.own = mapping::Pool6{fuzz::p6("2001:db8:1:46::/96"), mapping::Pool6Layout::kLow32};
+    role.pe.accept = static_cast<uint8_t>((data[0] & 3) == 0 ? 3 : data[0] & 3);
+    role.pe.prefer = (data[0] & 4) ? mapping::kModeTranslate : mapping::kModeEncapsulate;
+    role.pe.ingress_rate = (data[0] & 8) ? 100 : 0;
+    pe_tables = {&pe->mrdb, &pe->known, &pe->pmtu};
+  }
+  const pipeline::Env env{cfg, role, fuzz::eamt(), nullptr, pe_tables};
   std::size_t off = 1;
   while (size - off >= 3) {
     const uint8_t flags = data[off];

@@ -20,14 +20,34 @@
 #     Pref6 and translated UDP from it (pe_unknown_source), 4in6 whose inner
 #     source disagrees with the outer (decap_address_mismatch); the same
 #     packets made honest do reach h1 (the forging itself works).
-# Not here: rules from the kernel's IPv4 routes ([pe.kernel-routes]); the
-# daemon does not follow the routes yet (Routes4Source is not started).
+#   - local rules follow the kernel's IPv4 routes ([pe.kernel-routes]): a
+#     static route added on pe3 becomes a local rule, and goes with it.
 . "$(dirname "$0")/lib_pe.sh"
 pe_require tcpdump socat python3 ping
 e2e_require_root tcpdump socat
 pe_init pe_control
 pe_topology_up
-pe_start_edge46 mixed || e2e_fail "PEs did not start"
+pe_start_edge46 mixed "$(printf '[pe.kernel-routes]\nprotocols = ["static"]')" || e2e_fail "PEs did not start"
+
+e2e_log "local rules follow the kernel's IPv4 routes on pe3"
+pe_ctl pe3 status | grep -q "^kernel_routes: *on" || e2e_fail "pe3's kernel route source is not on: $(pe_ctl pe3 status)"
+ip -n "$(ns pe3)" route add 198.51.100.128/25 dev lan proto static || e2e_fail "route add in pe3"
+ok=""
+for _ in $(seq 1 40); do
+  pe_ctl pe3 rule show --source local | grep -q "^198.51.100.128/25 " && ok=1 && break
+  sleep 0.05
+done
+[ -n "$ok" ] || e2e_fail "no local rule for 198.51.100.128/25: $(pe_ctl pe3 rule show --source local)"
+# Routes out of the TUN (into the core) and the default route never count.
+! pe_ctl pe3 rule show --source local | grep -Eq "^(0\.0\.0\.0/0|192\.0\.2\.0/26|203\.0\.113\.0/24) " ||
+  e2e_fail "a route into the TUN became a local rule: $(pe_ctl pe3 rule show --source local)"
+ip -n "$(ns pe3)" route del 198.51.100.128/25 dev lan proto static || e2e_fail "route del in pe3"
+gone=""
+for _ in $(seq 1 40); do
+  pe_ctl pe3 rule show --source local | grep -q "^198.51.100.128/25 " || { gone=1 && break; }
+  sleep 0.05
+done
+[ -n "$gone" ] || e2e_fail "the local rule for 198.51.100.128/25 outlived its route"
 
 # v6 <pref6/96> <ipv4>: Pref6 + IPv4 (Table 1) in RFC 5952 form, computed
 # here, not by edge46.
