@@ -95,9 +95,8 @@ notes() {
     echo "  pe1 drop.frag_needed: h1's first full-size TCP segments (1500 bytes) did not fit the tunnel"
     echo "    (1500 - 40): pe1 answered ICMPv4 Fragmentation Needed and TCP lowered its segment size."
   fi
-  if [ "$(json_field counters drop.pe_mode_refused <<<"$c")" != 0 ] ||
-    [ "$(json_field counters drop.not_own_pref6 <<<"$c")" != 0 ]; then
-    echo "  drop.pe_mode_refused / drop.not_own_pref6: link-local IPv6 packets the PE's own kernel sends"
+  if [ "$(json_field counters drop.not_own_pref6 <<<"$c")" != 0 ]; then
+    echo "  drop.not_own_pref6: link-local IPv6 packets the PE's own kernel sends"
     echo "    into the TUN when it comes up (before any traffic), addressed to no Pref6."
   fi
 }
