@@ -11,7 +11,7 @@
 #                  2473 packets in the core. PE-host links at MTU 1460 (the
 #                  kernel has no tunnel PMTU for forwarded IPv4; see lib_pe.sh).
 #   edge46-encap   edge46d role "pe" in encapsulate mode    } pe_start_edge46 <mode>
-#   edge46-translate edge46d role "pe" in translate mode    } (hook; n/a until built)
+#   edge46-translate edge46d role "pe" in translate mode    } (one worker each)
 # Measures, REPS times each (a fresh topology per repetition, modes
 # interleaved), median/min/max:
 #   udp64_pps      64-byte UDP payloads h1 -> h3, packets/s received
