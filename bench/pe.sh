@@ -111,7 +111,7 @@ setup() {
       ;;
     edge46-encap | edge46-translate)
       pe_topology_up v4
-      pe_start_edge46 "${mode#edge46-}" || return 2
+      if [ "$mode" = edge46-encap ]; then pe_start_edge46 encapsulate; else pe_start_edge46 translate; fi || return 2
       TARGET=$H3_ADDR RXFAM=4
       ;;
     *) echo "unknown mode $mode" >&2; return 1 ;;
