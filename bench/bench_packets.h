@@ -24,6 +24,7 @@
 #include "net/headers.h"
 #include "support/literals.h"
 #include "support/packet_builder.h"
+#include "support/sample_eamt.h"
 #include "xlat/config.h"
 #include "xlat/translate.h"
 
@@ -148,15 +149,7 @@ inline std::vector<Case> all_cases() {
 
 // The EAMT of every case (a runtime table, outside the Config), and the
 // translator's worker state.
-inline const mapping::Eamt& eamt() {
-  static const auto* t = [] {
-    auto* e = new mapping::Eamt;
-    if (!e->add({p6("2001:db8:6::/120"), p4("192.0.2.0/24")}).empty()) std::abort();
-    if (!e->add({p6("2001:db8:7::/124"), p4("203.0.113.0/28")}).empty()) std::abort();
-    return e;
-  }();
-  return *t;
-}
+inline const mapping::Eamt& eamt() { return support::sample_eamt(); }
 inline xlat::WorkerState& worker_state() {
   static xlat::WorkerState ws;
   return ws;

@@ -15,6 +15,7 @@
 #include "net/checksum.h"
 #include "net/headers.h"
 #include "support/literals.h"
+#include "support/sample_eamt.h"
 #include "xlat/config.h"
 #include "xlat/translate.h"
 
@@ -68,15 +69,7 @@ inline xlat::Config make_config(uint8_t v) {
 }
 
 // The EAMT every variant uses (a runtime table, outside the Config).
-inline const mapping::Eamt& eamt() {
-  static const auto* t = [] {
-    auto* e = new mapping::Eamt;
-    if (!e->add({p6("2001:db8:6::/120"), p4("192.0.2.0/24")}).empty()) std::abort();
-    if (!e->add({p6("2001:db8:7::/124"), p4("203.0.113.0/28")}).empty()) std::abort();
-    return e;
-  }();
-  return *t;
-}
+inline const mapping::Eamt& eamt() { return support::sample_eamt(); }
 
 // The translator's worker state (IPv4 IDs, RNG), one per fuzzing process.
 inline xlat::WorkerState& worker_state() {
