@@ -455,6 +455,33 @@ pe_tun_routes() {
 pe_xlat4() { python3 -c "import ipaddress as a; print(a.IPv4Network('$(pe_var "$1" BLOCK4)').broadcast_address - 1)"; }
 pe_xlat6() { local lo; lo=$(pe_var "$1" LO6); echo "${lo%::1}::46"; }
 
+# pe_tcp_check <from-host> <to-host> <port> [size]: sends `size` (default
+# 4M) random bytes over TCP from one host to the other (socat, the hosts'
+# own stacks), fails unless the receiver got them with an equal sha256 and
+# saw the sender's real IPv4 address as the peer. The data stays in
+# $E2E_DIR/data for later transfers.
+pe_tcp_check() {
+  local from=$1 to=$2 port=$3 size=${4:-4M} want got peer rx
+  local to_addr from_addr
+  to_addr=$(pe_var "$to" ADDR) from_addr=$(pe_var "$from" ADDR)
+  [ -s "$E2E_DIR/data" ] || head -c "$size" /dev/urandom >"$E2E_DIR/data"
+  want=$(sha256sum <"$E2E_DIR/data" | cut -d' ' -f1)
+  rm -f "$E2E_DIR/got" "$E2E_DIR/peer"
+  nx "$to" timeout 30 socat -u TCP4-LISTEN:"$port",reuseaddr \
+    SYSTEM:"echo \$SOCAT_PEERADDR >'$E2E_DIR/peer'; cat >'$E2E_DIR/got'" &
+  E2E_PIDS+=($!)
+  rx=$!
+  sleep 0.3
+  nx "$from" timeout 30 socat -u OPEN:"$E2E_DIR/data" TCP4:"$to_addr":"$port",retry=30,interval=0.1 ||
+    e2e_fail "TCP send $from -> $to"
+  wait "$rx" || e2e_fail "TCP receiver on $to failed"
+  got=$(sha256sum <"$E2E_DIR/got" | cut -d' ' -f1)
+  [ "$got" = "$want" ] || e2e_fail "$from -> $to content differs ($(stat -c %s "$E2E_DIR/got") bytes)"
+  peer=$(cat "$E2E_DIR/peer")
+  [ "$peer" = "$from_addr" ] || e2e_fail "$to saw the peer as '$peer', want $from's real $from_addr"
+  e2e_log "sha256 $want equal; $to saw the peer as $peer"
+}
+
 pe_ctl() {
   local pe=$1
   shift

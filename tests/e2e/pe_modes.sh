@@ -38,21 +38,7 @@ nx h3 ping -c 2 -i 0.2 -W 2 -s 3000 -M dont "$H1_ADDR" >"$E2E_DIR/ping.out" 2>&1
   e2e_fail "3000-byte ping h3 -> h1: $(tail -n 3 "$E2E_DIR/ping.out")"
 
 e2e_log "TCP h1 -> h3: 4 MiB with a sha256 check"
-head -c 4M /dev/urandom >"$E2E_DIR/data"
-want=$(sha256sum <"$E2E_DIR/data" | cut -d' ' -f1)
-nx h3 timeout 30 socat -u TCP4-LISTEN:5001,reuseaddr \
-  SYSTEM:"echo \$SOCAT_PEERADDR >'$E2E_DIR/peer'; cat >'$E2E_DIR/got'" &
-E2E_PIDS+=($!)
-rx=$!
-sleep 0.3
-nx h1 timeout 30 socat -u OPEN:"$E2E_DIR/data" TCP4:"$H3_ADDR":5001,retry=30,interval=0.1 ||
-  e2e_fail "TCP send h1 -> h3"
-wait "$rx" || e2e_fail "TCP receiver on h3 failed"
-got=$(sha256sum <"$E2E_DIR/got" | cut -d' ' -f1)
-[ "$got" = "$want" ] || e2e_fail "h1 -> h3 content differs ($(stat -c %s "$E2E_DIR/got") bytes)"
-peer=$(cat "$E2E_DIR/peer")
-[ "$peer" = "$H1_ADDR" ] || e2e_fail "h3 saw the peer as '$peer', want h1's real $H1_ADDR"
-e2e_log "sha256 equal; h3 saw the peer as $peer"
+pe_tcp_check h1 h3 5001
 
 e2e_log "UDP h3 -> h1: 100 datagrams and one of 3000 bytes"
 nx h1 timeout 10 socat -u UDP4-RECV:5002 CREATE:"$E2E_DIR/udp.got" &
@@ -149,14 +135,6 @@ grep -q "mtu $want_mtu" "$E2E_DIR/route.out" || grep -q "mtu = $want_mtu" "$E2E_
 e2e_log "h1 learned $want_mtu: $(cat "$E2E_DIR/route.out" | head -n 1)"
 
 e2e_log "TCP h1 -> h3 over the 1400-byte core link"
-nx h3 timeout 30 socat -u TCP4-LISTEN:5003,reuseaddr CREATE:"$E2E_DIR/got2" &
-E2E_PIDS+=($!)
-rx=$!
-sleep 0.3
-nx h1 timeout 30 socat -u OPEN:"$E2E_DIR/data" TCP4:"$H3_ADDR":5003,retry=30,interval=0.1 ||
-  e2e_fail "TCP send h1 -> h3 over the small link"
-wait "$rx" || e2e_fail "TCP receiver on h3 failed (small link)"
-got=$(sha256sum <"$E2E_DIR/got2" | cut -d' ' -f1)
-[ "$got" = "$want" ] || e2e_fail "h1 -> h3 content differs over the small link ($(stat -c %s "$E2E_DIR/got2") bytes)"
+pe_tcp_check h1 h3 5003
 
 echo "PASS ($MODE: ping, TCP, UDP, fragments, default rule, only IPv6 on the core, PMTU)"
