@@ -9,6 +9,8 @@
 //  - dump_routes: opens a fresh socket (so the answer does not interleave
 //    with the notifications of a subscribed one), asks RTM_GETROUTE with
 //    NLM_F_DUMP for one family and reads the answer as above;
+//  - drain_notifications: reads every notification queued on a non-blocking
+//    subscribed socket, running a libmnl callback on each chunk;
 //  - for_each_nexthop: walks the struct rtnexthop list of RTA_MULTIPATH,
 //    bounds-checked against the attribute's payload.
 #pragma once
@@ -31,6 +33,36 @@ namespace edge46::daemon::netlink {
 
 inline std::string errno_text(std::string_view what) {
   return std::string(what) + ": " + std::strerror(errno);
+}
+
+// What one drain of a subscribed socket found besides the messages.
+struct Drained {
+  bool overrun = false;  // ENOBUFS: notifications were lost, a fresh dump is due
+  bool failed = false;   // another receive error (errno_text in `error`): back off
+  std::string error;
+};
+
+// Reads until the socket would block. `on_chunk(buf, n)` runs the caller's
+// callback over each received chunk (under whatever lock the caller needs).
+template <class F>
+Drained drain_notifications(mnl_socket* sock, std::vector<char>& buf, std::string_view what, F&& on_chunk) {
+  Drained d;
+  for (;;) {
+    const ssize_t n = mnl_socket_recvfrom(sock, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {
+        d.overrun = true;
+        continue;
+      }
+      if (errno != EAGAIN) {
+        d.failed = true;
+        d.error = errno_text(what);
+      }
+      return d;
+    }
+    on_chunk(buf.data(), static_cast<std::size_t>(n));
+  }
 }
 
 // recv(buf, size) does what one recvfrom would: bytes, or -1 with errno.

@@ -639,26 +639,13 @@ void Routes4Source::run() {
     }
     // Drain what is queued, refresh if needed, then deliver once.
     ApplyCtx ctx{&table_, &filter_, excluded_};  // table_ under mu_ in each run below
-    bool resync_needed = retry, back_off = false;
-    for (;;) {
-      const ssize_t n = mnl_socket_recvfrom(events_, buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        if (errno == ENOBUFS) {  // notifications were lost
-          resync_needed = true;
-          continue;
-        }
-        if (errno != EAGAIN) {
-          receive_log.warn(errno_text(prefix_text("netlink receive")));
-          back_off = true;
-        }
-        break;
-      }
-      std::lock_guard lock(mu_);
-      (void)mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, apply_cb, &ctx);
-    }
+    const auto drained = netlink::drain_notifications(events_, buf, prefix_text("netlink receive"),
+                                                      [&](const char* data, std::size_t n) {
+                                                        std::lock_guard lock(mu_);
+                                                        (void)mnl_cb_run(data, n, 0, 0, apply_cb, &ctx);
+                                                      });
+    bool resync_needed = retry || drained.overrun, back_off = drained.failed;
+    if (drained.failed) receive_log.warn(drained.error);
     if (ctx.link_event && resolve_excluded() != excluded_) {
       resync_needed = true;  // an excluded name now names another device (or none)
     }

@@ -290,26 +290,13 @@ void TunRouteMirror::run() {
     }
     // Drain what is queued, then publish once.
     ApplyCtx ctx{&routes_, ifindex_};
-    bool resync_needed = false, back_off = false;
-    for (;;) {
-      ssize_t n = mnl_socket_recvfrom(events_, buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        if (errno == ENOBUFS) {  // notifications were lost
-          resync_needed = true;
-          continue;
-        }
-        if (errno != EAGAIN) {
-          // A persistent error would wake poll at once again: wait below.
-          receive_log.warn(errno_text("route mirror: netlink receive"));
-          back_off = true;
-        }
-        break;
-      }
-      (void)mnl_cb_run(buf.data(), static_cast<size_t>(n), 0, 0, apply_cb, &ctx);
-    }
+    const auto drained = netlink::drain_notifications(
+        events_, buf, "route mirror: netlink receive",
+        [&](const char* data, std::size_t n) { (void)mnl_cb_run(data, n, 0, 0, apply_cb, &ctx); });
+    bool resync_needed = drained.overrun;
+    // A persistent error would wake poll at once again: wait below.
+    bool back_off = drained.failed;
+    if (drained.failed) receive_log.warn(drained.error);
     if (resync_needed || ctx.link_event) {
       if (auto r = resync(); !r) {
         // routes_ is the last known set plus the notifications since.
