@@ -191,6 +191,20 @@ std::string scalar(const Json& v) {
   return v.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+// 3725 -> "01:02:05", 90061 -> "1d01:01:01".
+std::string duration(uint64_t s) {
+  char buf[32];
+  if (s >= 86400) {
+    std::snprintf(buf, sizeof buf, "%llud%02llu:%02llu:%02llu", static_cast<unsigned long long>(s / 86400),
+                  static_cast<unsigned long long>(s / 3600 % 24), static_cast<unsigned long long>(s / 60 % 60),
+                  static_cast<unsigned long long>(s % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%02llu:%02llu:%02llu", static_cast<unsigned long long>(s / 3600),
+                  static_cast<unsigned long long>(s / 60 % 60), static_cast<unsigned long long>(s % 60));
+  }
+  return buf;
+}
+
 void print_table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> w(head.size());
   for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
@@ -233,6 +247,37 @@ void print_prometheus(const Json& body) {
       last_metric = metric;
     }
     std::cout << metric << (label.empty() ? "" : "{" + label + "}") << " " << it.value().dump() << "\n";
+  }
+  // The BGP peers: one series per peer (and per rejection reason).
+  if (!body.contains("bgp") || body["bgp"].empty()) return;
+  const auto& peers = body["bgp"];
+  auto series = [&](const std::string& key, const std::string& type, const std::string& h) {
+    const std::string metric = "edge46_bgp_" + key;
+    std::cout << "# HELP " << metric << " " << h << "\n# TYPE " << metric << " " << type << "\n";
+    for (const auto& p : peers) {
+      std::cout << metric << "{peer=\"" << scalar(p["peer"]) << "\"} " << p[key].dump() << "\n";
+    }
+  };
+  series("state_code", "gauge", "session state (RFC 4273 bgpPeerState: 1 idle .. 6 established)");
+  series("uptime_seconds", "gauge", "seconds in Established (0 otherwise)");
+  series("established_total", "counter", "transitions into Established");
+  series("messages_in_total", "counter", "BGP messages received");
+  series("messages_out_total", "counter", "BGP messages sent");
+  series("updates_in_total", "counter", "UPDATE messages received");
+  series("updates_out_total", "counter", "UPDATE messages sent");
+  series("notifications_in_total", "counter", "NOTIFICATION messages received");
+  series("notifications_out_total", "counter", "NOTIFICATION messages sent");
+  series("prefixes_received", "gauge", "routes held from the peer (accepted or rejected)");
+  series("prefixes_accepted", "gauge", "routes accepted from the peer");
+  series("prefixes_stale", "gauge", "routes of a lost session kept until the stale time");
+  series("prefixes_advertised", "gauge", "prefixes advertised to the peer");
+  std::cout << "# HELP edge46_bgp_rejected_total received routes rejected, by reason\n"
+               "# TYPE edge46_bgp_rejected_total counter\n";
+  for (const auto& p : peers) {
+    for (auto it = p["rejected_total"].begin(); it != p["rejected_total"].end(); ++it) {
+      std::cout << "edge46_bgp_rejected_total{peer=\"" << scalar(p["peer"]) << "\",reason=\"" << it.key() << "\"} "
+                << it.value().dump() << "\n";
+    }
   }
 }
 
@@ -299,6 +344,20 @@ int run(int argc, char** argv) {
   mrdb->require_subcommand(1);
   auto* mrdb_stats = mrdb->add_subcommand("stats", "rules per source, targets, memory, updates");
 
+  // The BGP speaker (role pe with [bgp]).
+  auto* bgp = app.add_subcommand("bgp", "the BGP speaker that exchanges mapping rules (role pe, [bgp])");
+  bgp->require_subcommand(1);
+  std::string b_peer, b_prefix, b_dir = "received";
+  std::size_t b_limit = 10000;
+  auto* bgp_summary = bgp->add_subcommand("summary", "one line per peer: state, uptime, prefixes");
+  auto* bgp_neighbors = bgp->add_subcommand("neighbors", "each peer in detail (or one: NAME)");
+  bgp_neighbors->add_option("name", b_peer, "peer name");
+  auto* bgp_routes = bgp->add_subcommand("routes", "received (default) or advertised routes");
+  bgp_routes->add_option("dir", b_dir, "received or advertised")->check(CLI::IsMember({"received", "advertised"}));
+  bgp_routes->add_option("prefix", b_prefix, "only this IPv4 prefix, the ones inside it and the ones covering it");
+  bgp_routes->add_option("--peer", b_peer, "only this peer");
+  bgp_routes->add_option("--limit", b_limit, "at most this many rows (default 10000)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -347,6 +406,15 @@ int run(int argc, char** argv) {
     if (!r_from.empty()) req["source"] = r_from;
   } else if (*mrdb_stats) {
     req = {{"cmd", "mrdb.stats"}};
+  } else if (*bgp_summary) {
+    req = {{"cmd", "bgp.summary"}};
+  } else if (*bgp_neighbors) {
+    req = {{"cmd", "bgp.neighbors"}};
+    if (!b_peer.empty()) req["peer"] = b_peer;
+  } else if (*bgp_routes) {
+    req = {{"cmd", "bgp.routes"}, {"dir", b_dir}, {"limit", b_limit}};
+    if (!b_peer.empty()) req["peer"] = b_peer;
+    if (!b_prefix.empty()) req["prefix"] = b_prefix;
   } else {
     std::cerr << app.help();
     return 2;
@@ -356,6 +424,7 @@ int run(int argc, char** argv) {
   (void)pool6;
   (void)rule;
   (void)mrdb;
+  (void)bgp;
 
   auto r = call(socket_path, req, timeout_s);
   if (!r.connected) {
@@ -437,6 +506,69 @@ int run(int argc, char** argv) {
       std::string v = it.value().is_object() ? it.value().dump() : scalar(it.value());
       std::cout << std::left << std::setw(16) << (it.key() + ":") << v << "\n";
     }
+  } else if (*bgp_summary) {
+    std::cout << "BGP AS " << scalar(b["asn"]) << ", router ID " << scalar(b["router_id"]) << ", "
+              << scalar(b["prefixes"]) << " prefixes with an accepted route, " << scalar(b["mrdb_bgp_rules"])
+              << " bgp rules in the MR-DB, authorization: " << scalar(b["authorization"]) << "\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : b["peers"]) {
+      rows.push_back({scalar(p["name"]), scalar(p["address"]), scalar(p["asn"]), scalar(p["state"]),
+                      duration(p["uptime_seconds"].get<uint64_t>()), scalar(p["received"]), scalar(p["accepted"]),
+                      scalar(p["stale"]), scalar(p["advertised"]), scalar(p["last_error"])});
+    }
+    print_table({"Name", "Address", "AS", "State", "Since", "Received", "Accepted", "Stale", "Advertised", "Info"},
+                rows);
+  } else if (*bgp_neighbors) {
+    for (const auto& p : b["peers"]) {
+      std::cout << scalar(p["name"]) << ": " << scalar(p["address"]) << " port " << scalar(p["port"]) << ", AS "
+                << scalar(p["asn"]) << " (" << scalar(p["type"]) << (p.value("passive", false) ? ", passive" : "")
+                << "), rules sent as " << scalar(p["shape"]) << "\n";
+      std::cout << "  state " << scalar(p["state"]) << " for " << duration(p["uptime_seconds"].get<uint64_t>())
+                << ", established " << scalar(p["established_count"]) << " times, router ID "
+                << scalar(p["peer_router_id"]) << ", hold time " << scalar(p["hold_time"]) << "\n";
+      std::string caps;
+      for (auto it = p["capabilities"].begin(); it != p["capabilities"].end(); ++it) {
+        if (it.value().get<bool>()) caps += (caps.empty() ? "" : ", ") + it.key();
+      }
+      std::cout << "  capabilities: " << (caps.empty() ? "-" : caps)
+                << (p.value("can_announce", false) ? "" : " (no rules announced to it)") << "\n";
+      std::cout << "  messages in/out " << scalar(p["messages_in"]) << "/" << scalar(p["messages_out"])
+                << ", updates in/out " << scalar(p["updates_in"]) << "/" << scalar(p["updates_out"])
+                << ", notifications in/out " << scalar(p["notifications_in"]) << "/" << scalar(p["notifications_out"])
+                << "\n";
+      const auto& rib = p["rib"];
+      std::cout << "  prefixes: " << scalar(rib["received"]) << " received, " << scalar(rib["accepted"])
+                << " accepted, " << scalar(rib["stale"]) << " stale, " << scalar(p["advertised"]) << " advertised\n";
+      std::string rej;
+      for (auto it = rib["rejected"].begin(); it != rib["rejected"].end(); ++it) {
+        if (it.value().get<uint64_t>() != 0) rej += (rej.empty() ? "" : ", ") + it.key() + " " + scalar(it.value());
+      }
+      std::cout << "  rejected: " << (rej.empty() ? "none" : rej) << "\n";
+      if (!scalar(p["last_error"]).empty()) std::cout << "  last error: " << scalar(p["last_error"]) << "\n";
+    }
+  } else if (*bgp_routes) {
+    std::vector<std::vector<std::string>> rows;
+    const bool rx = b_dir == "received";
+    for (const auto& e : b["routes"]) {
+      std::string mode = e["pref6"].is_null() ? "-" : e.value("translate", false) ? "translate" : "encapsulate";
+      if (e.value("default", false)) mode += ", default";
+      if (rx) {
+        std::string st_text = e.value("best", false) ? "best" : "";
+        if (e.value("stale", false)) st_text += st_text.empty() ? "stale" : ", stale";
+        if (!scalar(e["reject"]).empty()) st_text = "rejected: " + scalar(e["reject"]);
+        rows.push_back({scalar(e["prefix"]), scalar(e["pref6"]), mode, scalar(e["peer"]), scalar(e["validity"]),
+                        st_text, scalar(e["as_path"])});
+      } else {
+        rows.push_back({scalar(e["prefix"]), scalar(e["pref6"]), mode, scalar(e["peer"])});
+      }
+    }
+    if (rx) {
+      print_table({"IPv4 prefix", "Pref6", "mode", "peer", "validity", "status", "AS path"}, rows);
+    } else {
+      print_table({"IPv4 prefix", "Pref6", "mode", "to peer"}, rows);
+    }
+    std::cout << "(" << scalar(b["total"]) << " routes" << (b.value("truncated", false) ? ", first shown" : "")
+              << ")\n";
   } else if (*reload) {
     std::cout << "reloaded (generation " << scalar(b["generation"]) << ")\n";
     if (b.contains("warning")) std::cout << "warning: " << scalar(b["warning"]) << "\n";

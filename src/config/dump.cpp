@@ -130,6 +130,114 @@ nlohmann::json pe_json(const PeSettings& pe) {
   return j;
 }
 
+std::string prefix_list_text(const bgp::PrefixListEntry& e) {
+  std::string out = net::to_string(e.prefix);
+  if (e.ge != 0) out += " ge " + std::to_string(e.ge);
+  if (e.le != 0) out += " le " + std::to_string(e.le);
+  return out;
+}
+
+std::vector<std::string> prefix_list_texts(const bgp::PrefixList& l) {
+  std::vector<std::string> out;
+  for (const auto& e : l.entries()) out.push_back(prefix_list_text(e));
+  return out;
+}
+
+const char* action_name(bgp::MaxPrefixAction a) {
+  return a == bgp::MaxPrefixAction::kWarn ? "warn" : a == bgp::MaxPrefixAction::kRefuse ? "refuse" : "teardown";
+}
+
+// The TCP MD5 key is never printed: `config show` output travels to
+// whoever may run edge46ctl.
+void dump_bgp(std::ostringstream& o, const BgpSettings& b) {
+  const auto& sc = b.speaker;
+  auto q6a = [](const net::Ipv6Addr& a) { return quote(net::to_string(a)); };
+  o << "\n[bgp]\n";
+  o << "asn = " << sc.asn << "\n";
+  o << "router-id = " << quote(net::to_string(sc.router_id)) << "\n";
+  o << "next-hop = " << q6a(sc.next_hop) << "\n";
+  o << "listen = " << tf(sc.listen) << "\n";
+  o << "listen-address = " << q6a(sc.listen_address) << "\n";
+  o << "port = " << sc.port << "\n";
+  o << "hold-time = " << sc.hold_time << "\n";
+  o << "connect-retry = " << sc.connect_retry << "\n";
+  o << "connect-retry-max = " << sc.connect_retry_max << "\n";
+  o << "stale-time = " << sc.stale_time << "\n";
+  o << "egress-endpoint = " << tf(sc.egress_endpoint) << "\n";
+  o << "layout = " << quote(mapping::layout_name(sc.layout)) << "\n";
+  o << "preference = " << sc.preference << "\n";
+  o << "reject-invalid = " << tf(sc.reject_invalid) << "\n";
+  if (!sc.authorization_file.empty()) o << "authorization-file = " << quote(sc.authorization_file) << "\n";
+  o << "advertise-default = " << tf(b.advertise_default) << "\n";
+  if (b.advertise_translate)
+    o << "advertise-mode = " << quote(*b.advertise_translate ? "translate" : "encapsulate") << "\n";
+  o << "\n[bgp.codepoints]\nsafi = " << unsigned{sc.cp.safi} << "\ntunnel-type = " << sc.cp.tunnel_type
+    << "\nsub-tlv = " << unsigned{sc.cp.sub_tlv} << "\nattribute = " << unsigned{sc.cp.attribute} << "\n";
+  for (const auto& peer : sc.peers) {
+    o << "\n[[bgp.peer]]\nname = " << quote(peer.name) << "\naddress = " << q6a(peer.address)
+      << "\nport = " << peer.port << "\n";
+    if (peer.local_address) o << "local-address = " << q6a(*peer.local_address) << "\n";
+    o << "asn = " << peer.asn << "\npassive = " << tf(peer.passive)
+      << "\nshape = " << quote(peer.shape == bgp::Shape::kAttribute ? "attribute" : "tunnel-encap") << "\n";
+    if (peer.inside_domain) o << "inside-domain = " << tf(*peer.inside_domain) << "\n";
+    o << "accept-default = " << tf(peer.accept_default) << "\n";
+    o << "import = " << list(prefix_list_texts(peer.import), [](const std::string& x) { return quote(x); }) << "\n";
+    o << "export = " << list(prefix_list_texts(peer.export_), [](const std::string& x) { return quote(x); }) << "\n";
+    o << "max-prefix = " << peer.max_prefix << "\nmax-prefix-action = " << quote(action_name(peer.max_prefix_action))
+      << "\n";
+    if (peer.hold_time) o << "hold-time = " << *peer.hold_time << "\n";
+    if (!peer.password.empty()) o << "# password: set (not shown)\n";
+  }
+}
+
+nlohmann::json bgp_json(const BgpSettings& b) {
+  using json = nlohmann::json;
+  const auto& sc = b.speaker;
+  json j = {{"asn", sc.asn},
+            {"router-id", net::to_string(sc.router_id)},
+            {"next-hop", net::to_string(sc.next_hop)},
+            {"listen", sc.listen},
+            {"listen-address", net::to_string(sc.listen_address)},
+            {"port", sc.port},
+            {"hold-time", sc.hold_time},
+            {"connect-retry", sc.connect_retry},
+            {"connect-retry-max", sc.connect_retry_max},
+            {"stale-time", sc.stale_time},
+            {"egress-endpoint", sc.egress_endpoint},
+            {"layout", mapping::layout_name(sc.layout)},
+            {"preference", sc.preference},
+            {"reject-invalid", sc.reject_invalid},
+            {"authorization-file", sc.authorization_file},
+            {"advertise-default", b.advertise_default},
+            {"advertise-mode",
+             b.advertise_translate ? json(*b.advertise_translate ? "translate" : "encapsulate") : json(nullptr)},
+            {"codepoints",
+             {{"safi", sc.cp.safi},
+              {"tunnel-type", sc.cp.tunnel_type},
+              {"sub-tlv", sc.cp.sub_tlv},
+              {"attribute", sc.cp.attribute}}}};
+  j["peer"] = json::array();
+  for (const auto& peer : sc.peers) {
+    j["peer"].push_back(
+        {{"name", peer.name},
+         {"address", net::to_string(peer.address)},
+         {"port", peer.port},
+         {"local-address", peer.local_address ? json(net::to_string(*peer.local_address)) : json(nullptr)},
+         {"asn", peer.asn},
+         {"passive", peer.passive},
+         {"shape", peer.shape == bgp::Shape::kAttribute ? "attribute" : "tunnel-encap"},
+         {"inside-domain", peer.inside_domain ? json(*peer.inside_domain) : json(nullptr)},
+         {"accept-default", peer.accept_default},
+         {"import", prefix_list_texts(peer.import)},
+         {"export", prefix_list_texts(peer.export_)},
+         {"max-prefix", peer.max_prefix},
+         {"max-prefix-action", action_name(peer.max_prefix_action)},
+         {"password", peer.password.empty() ? json(nullptr) : json("(set, not shown)")},
+         {"hold-time", peer.hold_time ? json(*peer.hold_time) : json(nullptr)}});
+  }
+  return j;
+}
+
 }  // namespace
 
 std::string dump_toml(const Settings& s) {
@@ -215,6 +323,7 @@ std::string dump_toml(const Settings& s) {
   o << "reassembly-memory = " << l.reassembly_memory << "\n";
   o << "reassembly-timeout-ms = " << l.reassembly_timeout_ms << "\n";
   if (!(s.pe == PeSettings{})) dump_pe(o, s.pe);
+  if (s.bgp.enabled) dump_bgp(o, s.bgp);
   return o.str();
 }
 
@@ -269,6 +378,7 @@ nlohmann::json to_json(const Settings& s) {
                  {"reassembly-memory", s.limits.reassembly_memory},
                  {"reassembly-timeout-ms", s.limits.reassembly_timeout_ms}};
   if (!(s.pe == PeSettings{})) j["pe"] = pe_json(s.pe);
+  if (s.bgp.enabled) j["bgp"] = bgp_json(s.bgp);
   return j;
 }
 
@@ -285,7 +395,7 @@ bool same_xlat(const xlat::Config& a, const xlat::Config& b) {
 }
 
 bool operator==(const Settings& a, const Settings& b) {
-  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && a.pe == b.pe &&
+  return a.daemon == b.daemon && a.siit_dc == b.siit_dc && a.limits == b.limits && a.pe == b.pe && a.bgp == b.bgp &&
          same_xlat(a.xlat, b.xlat) && a.eamt.entries() == b.eamt.entries();
 }
 

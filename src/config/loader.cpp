@@ -468,9 +468,190 @@ void load_pe(const Walker& w, const toml::table& t, PeSettings& pe) {
   }
 }
 
+bgp::PrefixList prefix_list_of(const Walker& w, const toml::node& n, const std::string& key) {
+  std::vector<std::string> entries;
+  for (auto&& e : w.get_array(n, key)) entries.push_back(w.get_string(e, key));
+  auto list = bgp::PrefixList::parse(entries);
+  if (!list) w.fail(n.source(), key, list.error());
+  return *list;
+}
+
+void load_bgp_peers(const Walker& w, const toml::node& n, bgp::SpeakerConfig& sc) {
+  const auto& arr = w.get_array(n, "bgp.peer");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const std::string p = "bgp.peer[" + std::to_string(i) + "]";
+    const auto& t = w.get_table(arr[i], p);
+    w.check_keys(t, p,
+                 {"name", "address", "port", "local-address", "asn", "passive", "shape", "inside-domain",
+                  "accept-default", "import", "export", "max-prefix", "max-prefix-action", "password", "hold-time"});
+    bgp::PeerConfig peer;
+    bool have_address = false, have_asn = false;
+    for (auto&& [k, v] : t) {
+      const std::string key = Walker::join(p, k.str());
+      const auto name = k.str();
+      if (name == "name") {
+        peer.name = w.get_string(v, key);
+        if (peer.name.empty() || peer.name.size() > 64 ||
+            peer.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") !=
+                std::string::npos) {
+          w.fail(v.source(), key, "a peer name is 1-64 characters of letters, digits, '-', '_', '.', ':'");
+        }
+      } else if (name == "address") {
+        peer.address = w.get_addr6(v, key);
+        have_address = true;
+      } else if (name == "port") {
+        peer.port = static_cast<uint16_t>(w.get_int(v, key, 1, 65535));
+      } else if (name == "local-address") {
+        peer.local_address = w.get_addr6(v, key);
+      } else if (name == "asn") {
+        peer.asn = static_cast<uint32_t>(w.get_int(v, key, 1, 4294967295));
+        have_asn = true;
+      } else if (name == "passive") {
+        peer.passive = w.get_bool(v, key);
+      } else if (name == "shape") {
+        peer.shape = w.get_choice(v, key, {"tunnel-encap", "attribute"}) == "attribute" ? bgp::Shape::kAttribute
+                                                                                        : bgp::Shape::kTunnelEncap;
+      } else if (name == "inside-domain") {
+        peer.inside_domain = w.get_bool(v, key);
+      } else if (name == "accept-default") {
+        peer.accept_default = w.get_bool(v, key);
+      } else if (name == "import") {
+        peer.import = prefix_list_of(w, v, key);
+      } else if (name == "export") {
+        peer.export_ = prefix_list_of(w, v, key);
+      } else if (name == "max-prefix") {
+        peer.max_prefix = static_cast<uint32_t>(w.get_int(v, key, 0, 100'000'000));
+      } else if (name == "max-prefix-action") {
+        const auto a = w.get_choice(v, key, {"warn", "refuse", "teardown"});
+        peer.max_prefix_action = a == "warn"     ? bgp::MaxPrefixAction::kWarn
+                                 : a == "refuse" ? bgp::MaxPrefixAction::kRefuse
+                                                 : bgp::MaxPrefixAction::kTeardown;
+      } else if (name == "password") {
+        peer.password = w.get_string(v, key);
+        // struct tcp_md5sig: TCP_MD5SIG_MAXKEYLEN = 80.
+        if (peer.password.size() > 80) w.fail(v.source(), key, "a TCP MD5 key is at most 80 octets (RFC 2385)");
+      } else if (name == "hold-time") {
+        const auto h = w.get_int(v, key, 0, 65535);
+        if (h == 1 || h == 2) w.fail(v.source(), key, "hold time is 0 or at least 3 seconds (RFC 4271 4.2)");
+        peer.hold_time = static_cast<uint16_t>(h);
+      }
+    }
+    if (!have_address || !have_asn) {
+      w.fail(arr[i].source(), p, std::string("missing key \"") + (have_address ? "asn" : "address") + "\"");
+    }
+    if (peer.name.empty()) peer.name = net::to_string(peer.address);
+    for (const auto& other : sc.peers) {
+      if (other.address == peer.address) w.fail(arr[i].source(), p, "a second peer with address " + peer.name);
+      if (other.name == peer.name) w.fail(arr[i].source(), p, "a second peer named \"" + peer.name + "\"");
+    }
+    sc.peers.push_back(std::move(peer));
+  }
+}
+
+void load_bgp_codepoints(const Walker& w, const toml::table& t, bgp::CodePoints& cp) {
+  const std::string p = "bgp.codepoints";
+  w.check_keys(t, p, {"safi", "tunnel-type", "sub-tlv", "attribute"});
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    const auto name = k.str();
+    if (name == "safi") {
+      cp.safi = static_cast<uint8_t>(w.get_int(v, key, 1, 255));
+    } else if (name == "tunnel-type") {
+      cp.tunnel_type = static_cast<uint16_t>(w.get_int(v, key, 1, 65535));
+    } else if (name == "sub-tlv") {
+      cp.sub_tlv = static_cast<uint8_t>(w.get_int(v, key, 1, 255));
+      if (cp.sub_tlv == 6) w.fail(v.source(), key, "6 is the Tunnel Egress Endpoint sub-TLV (RFC 9012 3.1)");
+    } else if (name == "attribute") {
+      cp.attribute = static_cast<uint8_t>(w.get_int(v, key, 1, 255));
+      // Types the speaker interprets itself, and 254, which BIRD uses
+      // internally and discards (notes/bgp.md).
+      static constexpr uint8_t kTaken[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 23, 254};
+      for (uint8_t taken : kTaken) {
+        if (cp.attribute == taken) {
+          w.fail(v.source(), key,
+                 std::to_string(taken) +
+                     " is taken (a path attribute the speaker interprets, or 254, which BIRD "
+                     "discards); 255 is the default");
+        }
+      }
+    }
+  }
+}
+
+void load_bgp(const Walker& w, const toml::table& t, BgpSettings& b) {
+  const std::string p = "bgp";
+  w.check_keys(t, p,
+               {"asn", "router-id", "next-hop", "listen", "listen-address", "port", "hold-time", "connect-retry",
+                "connect-retry-max", "stale-time", "egress-endpoint", "layout", "preference", "reject-invalid",
+                "authorization-file", "advertise-default", "advertise-mode", "codepoints", "peer"});
+  b.enabled = true;
+  auto& sc = b.speaker;
+  bool have_asn = false, have_id = false, have_nh = false;
+  for (auto&& [k, v] : t) {
+    const std::string key = Walker::join(p, k.str());
+    const auto name = k.str();
+    if (name == "asn") {
+      sc.asn = static_cast<uint32_t>(w.get_int(v, key, 1, 4294967295));
+      have_asn = true;
+    } else if (name == "router-id") {
+      sc.router_id = w.get_addr4(v, key);
+      if (sc.router_id.value == 0) w.fail(v.source(), key, "the BGP identifier must not be 0.0.0.0 (RFC 6286)");
+      have_id = true;
+    } else if (name == "next-hop") {
+      sc.next_hop = w.get_addr6(v, key);
+      have_nh = true;
+    } else if (name == "listen") {
+      sc.listen = w.get_bool(v, key);
+    } else if (name == "listen-address") {
+      sc.listen_address = w.get_addr6(v, key);
+    } else if (name == "port") {
+      sc.port = static_cast<uint16_t>(w.get_int(v, key, 1, 65535));
+    } else if (name == "hold-time") {
+      const auto h = w.get_int(v, key, 0, 65535);
+      if (h == 1 || h == 2) w.fail(v.source(), key, "hold time is 0 or at least 3 seconds (RFC 4271 4.2)");
+      sc.hold_time = static_cast<uint16_t>(h);
+    } else if (name == "connect-retry") {
+      sc.connect_retry = static_cast<uint32_t>(w.get_int(v, key, 1, 3600));
+    } else if (name == "connect-retry-max") {
+      sc.connect_retry_max = static_cast<uint32_t>(w.get_int(v, key, 1, 86400));
+    } else if (name == "stale-time") {
+      sc.stale_time = static_cast<uint32_t>(w.get_int(v, key, 0, 86400));
+    } else if (name == "egress-endpoint") {
+      sc.egress_endpoint = w.get_bool(v, key);
+    } else if (name == "layout") {
+      sc.layout = *mapping::parse_layout(w.get_choice(v, key, {"low32", "rfc6052"}));
+    } else if (name == "preference") {
+      sc.preference = static_cast<uint32_t>(w.get_int(v, key, 0, 1'000'000));
+    } else if (name == "reject-invalid") {
+      sc.reject_invalid = w.get_bool(v, key);
+    } else if (name == "authorization-file") {
+      sc.authorization_file = w.get_string(v, key);
+    } else if (name == "advertise-default") {
+      b.advertise_default = w.get_bool(v, key);
+    } else if (name == "advertise-mode") {
+      b.advertise_translate = w.get_choice(v, key, {"encapsulate", "translate"}) == "translate";
+    } else if (name == "codepoints") {
+      load_bgp_codepoints(w, w.get_table(v, key), sc.cp);
+    } else if (name == "peer") {
+      load_bgp_peers(w, v, sc);
+    }
+  }
+  if (!have_asn || !have_id || !have_nh) {
+    w.fail(t.source(), p,
+           std::string("missing key \"") +
+               (!have_asn  ? "asn"
+                : !have_id ? "router-id"
+                           : "next-hop") +
+               "\"");
+  }
+  if (sc.connect_retry_max < sc.connect_retry) {
+    w.fail(t.source(), "bgp.connect-retry-max", "must be at least connect-retry");
+  }
+}
+
 Settings load_document(const Walker& w, const toml::table& root) {
   Settings s;
-  w.check_keys(root, "", {"daemon", "translator", "eamt", "siit-dc", "limits", "pe"});
+  w.check_keys(root, "", {"daemon", "translator", "eamt", "siit-dc", "limits", "pe", "bgp"});
   if (const toml::node* n = root.get("daemon")) {
     load_daemon(w, w.get_table(*n, "daemon"), s.daemon);
   }
@@ -488,6 +669,12 @@ Settings load_document(const Walker& w, const toml::table& root) {
   }
   if (const toml::node* n = root.get("pe")) {
     load_pe(w, w.get_table(*n, "pe"), s.pe);
+  }
+  if (const toml::node* n = root.get("bgp")) {
+    load_bgp(w, w.get_table(*n, "bgp"), s.bgp);
+    if (s.daemon.role != "pe") {
+      w.fail(n->source(), "bgp", "[bgp] exchanges the PE's mapping rules: it needs role \"pe\"");
+    }
   }
   if (s.daemon.role == "pe" && s.pe.prefixes.empty()) {
     const toml::node* role = root.at_path("daemon.role").node();

@@ -4,9 +4,11 @@
 // builds a new Settings and swaps it whole).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bgp/speaker.h"
 #include "mapping/eamt.h"
 #include "mapping/mrdb.h"
 #include "xlat/config.h"
@@ -77,6 +79,21 @@ struct PeSettings {
   friend bool operator==(const PeSettings&, const PeSettings&) = default;
 };
 
+// The rule exchange over MP-BGP (issue 9): table [bgp]; read only when
+// role = "pe". The speaker's own settings are bgp::SpeakerConfig (one schema,
+// no copy); the rest says which rules this PE originates.
+struct BgpSettings {
+  bool enabled = false;  // [bgp] present
+  bgp::SpeakerConfig speaker;
+  // This PE is a default egress PE (framework 5.2): it originates
+  // 0.0.0.0/0 -> its own Pref6 (flag D), sent only inside the domain.
+  bool advertise_default = false;
+  // Flag T of what it originates; unset: translate iff [pe] accept is
+  // "translate" (a PE that accepts both advertises encapsulation).
+  std::optional<bool> advertise_translate;
+  friend bool operator==(const BgpSettings&, const BgpSettings&) = default;
+};
+
 struct Settings {
   xlat::Config xlat;
   // The [[eamt]] entries of the file (validated: no overlaps). The daemon
@@ -87,6 +104,7 @@ struct Settings {
   SiitDcSettings siit_dc;
   LimitSettings limits;
   PeSettings pe;
+  BgpSettings bgp;
   std::string source;  // file name (or the name given to load_string)
 };
 

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "config/loader.h"
+#include "daemon/bgp_control.h"
 #include "daemon/log.h"
 #include "mapping/mrdb_file.h"
 #include "mapping/rfc6052.h"
@@ -279,7 +280,9 @@ Json stats_json(const DaemonState& st) {
     counters[name] = value;
     help[name] = pipeline::counter_help(name);
   }
-  return Json{{"ok", true}, {"workers", st.counters.size()}, {"counters", counters}, {"help", help}};
+  Json j{{"ok", true}, {"workers", st.counters.size()}, {"counters", counters}, {"help", help}};
+  if (st.bgp != nullptr) j["bgp"] = bgp_metrics(st);
+  return j;
 }
 
 }  // namespace
@@ -315,6 +318,33 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
     if (!warning.empty()) warning += "; ";
     warning += "pe.kernel-routes changes need a restart; kept running values";
     loaded->pe.kernel_routes = cur->settings.pe.kernel_routes;
+  }
+  // The BGP speaker is started once: whether it runs, its identity, its
+  // listening socket and its code points need a restart; peers, policies,
+  // timers and what this PE originates follow a reload.
+  {
+    const auto& ob = cur->settings.bgp;
+    auto& nb = loaded->bgp;
+    const auto& o = ob.speaker;
+    auto& n = nb.speaker;
+    if (nb.enabled != ob.enabled) {
+      if (!warning.empty()) warning += "; ";
+      warning += std::string("[bgp] ") + (nb.enabled ? "added" : "removed") +
+                 ": starting or stopping the BGP speaker needs a restart; kept running values";
+      nb = ob;
+    } else if (nb.enabled && (n.asn != o.asn || n.router_id != o.router_id || n.listen != o.listen ||
+                              n.listen_address != o.listen_address || n.port != o.port || !(n.cp == o.cp))) {
+      if (!warning.empty()) warning += "; ";
+      warning +=
+          "bgp.asn, router-id, listen, listen-address, port and codepoints changes need a restart; kept running "
+          "values";
+      n.asn = o.asn;
+      n.router_id = o.router_id;
+      n.listen = o.listen;
+      n.listen_address = o.listen_address;
+      n.port = o.port;
+      n.cp = o.cp;
+    }
   }
   // Each worker allocates its reassembly table once, at start (worker.cpp):
   // these bounds are restart-only too, and the snapshot keeps the values in
@@ -372,6 +402,13 @@ tl::expected<std::string, std::string> reload(DaemonState& st) {
   // Publishes the new pair; the old one is freed here after a grace period.
   st.snapshot.reset(std::move(*snap));
   cur = st.snapshot.current();
+  if (st.bgp != nullptr) {
+    if (auto ok = st.bgp->reconfigure(cur->settings.bgp.speaker); !ok) {
+      if (!warning.empty()) warning += "; ";
+      warning += "bgp: " + ok.error() + "; the speaker keeps its running peers";
+    }
+    publish_local_rules(st);
+  }
   log_info("configuration reloaded from " + st.config_path + " (generation " + std::to_string(cur->generation) +
            ", role " + std::string(pipeline::role_name(cur->role.role)) + ", " +
            std::to_string(st.eamt.current().entries().size()) + " EAMs: " + std::to_string(eams_removed) +
@@ -429,6 +466,9 @@ Json handle(DaemonState& st, const Json& req) {
   }
   if (cmd.starts_with("rule.") || cmd == "mrdb.stats") {
     return pe_command(st, *snap, cmd, req);
+  }
+  if (cmd.starts_with("bgp.")) {
+    return bgp_command(st, cmd, req);
   }
   if (cmd == "pool6.show") {
     return Json{{"ok", true}, {"pool6", pool6_json(s.xlat)}};

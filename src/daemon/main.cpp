@@ -19,7 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "bgp/speaker.h"
 #include "config/loader.h"
+#include "daemon/bgp_control.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/routes4.h"
@@ -191,6 +193,28 @@ int main(int argc, char** argv) {
     daemon::log_warning(m.error() + ": no routing-loop check");
   }
 
+  // The BGP speaker (issue 9): received rules go into the MR-DB in the
+  // speaker's batches (source bgp); the rules this PE originates follow its
+  // local blocks (configured and, below, the kernel's).
+  std::unique_ptr<bgp::Speaker> speaker;
+  if (role == pipeline::Role::kPe && st.snapshot.current()->settings.bgp.enabled) {
+    speaker = std::make_unique<bgp::Speaker>();
+    auto sink = [&st](std::span<const bgp::MrChange> changes) {
+      std::lock_guard lock(st.change_mutex);
+      st.pe.bgp_apply(changes, st.snapshot.current()->settings.bgp.speaker.preference);
+    };
+    auto log = [](const std::string& line) { daemon::log_info("bgp: " + line); };
+    if (auto ok = speaker->start(st.snapshot.current()->settings.bgp.speaker, sink, log); !ok) {
+      daemon::log_error("bgp: " + ok.error());
+      server.stop();
+      return 1;
+    }
+    std::lock_guard lock(st.change_mutex);
+    st.bgp = speaker.get();
+    st.pe.set_local_listener([&st] { daemon::publish_local_rules(st); });
+    daemon::publish_local_rules(st);
+  }
+
   // The PE's local rules from the kernel's IPv4 routes (framework 5.2):
   // routes out of our own TUN lead into the core and are never blocks.
   std::unique_ptr<daemon::Routes4Source> routes4;
@@ -254,6 +278,15 @@ int main(int argc, char** argv) {
     t.join();
   }
   server.stop();
+  if (speaker) {
+    {
+      std::lock_guard lock(st.change_mutex);
+      st.pe.set_local_listener(nullptr);
+      st.bgp = nullptr;
+    }
+    speaker->stop();  // Cease to every peer; may call the sink one last time
+    speaker.reset();
+  }
   st.routes4 = nullptr;
   routes4.reset();
   route_mirror.reset();

@@ -67,6 +67,7 @@ tl::expected<void, std::string> PeStore::configure(const config::PeSettings& pe,
     return tl::unexpected("pe local rules: " + ok.error());
   }
   settle();
+  if (local_listener_) local_listener_();
   return {};
 }
 
@@ -117,6 +118,40 @@ void PeStore::kernel_blocks(std::span<const BlockChange> changes) {
         changed = true;
       }
     }
+  }
+  if (changed) {
+    settle();
+    if (local_listener_) local_listener_();
+  }
+}
+
+std::vector<net::Ipv4Prefix> PeStore::local_blocks() const {
+  std::vector<net::Ipv4Prefix> out = pe_.ipv4;
+  for (const auto& [addr, len] : kernel_) out.push_back(net::Ipv4Prefix{net::Ipv4Addr{addr}, len});
+  std::sort(out.begin(), out.end(), [](const net::Ipv4Prefix& a, const net::Ipv4Prefix& b) {
+    return std::pair(a.addr.value, a.len) < std::pair(b.addr.value, b.len);
+  });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void PeStore::bgp_apply(std::span<const bgp::MrChange> changes, uint32_t preference) {
+  bool changed = false;
+  for (const auto& c : changes) {
+    if (c.target) {
+      mapping::MrRule r{c.prefix, *c.target, mapping::RuleSource::kBgp, preference};
+      if (auto ok = mrdb_.upsert(r); !ok) {
+        ++bgp_refused_;
+        bgp_last_refusal_ = net::to_string(c.prefix) + ": " + ok.error();
+        // The prefix's earlier bgp rule (another target) must not stay.
+        changed |= mrdb_.remove(c.prefix, mapping::RuleSource::kBgp);
+        continue;
+      }
+      changed = true;
+    } else {
+      changed |= mrdb_.remove(c.prefix, mapping::RuleSource::kBgp);
+    }
+    ++bgp_updates_;
   }
   if (changed) settle();
 }

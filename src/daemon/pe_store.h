@@ -14,11 +14,13 @@
 //           IPv4 routes when [pe.kernel-routes] is on) -> its own Pref6
 //           (framework 5.2), kept in step with route changes;
 //   ctl     edge46ctl rule add/change/remove: survive reloads;
-//   bgp     (the BGP issue).
+//   bgp     the best received route of each prefix (src/bgp/rib.h), applied
+//           in the speaker's batches (bgp_apply).
 // Writer side: under DaemonState::change_mutex.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <span>
@@ -27,6 +29,7 @@
 
 #include <tl/expected.hpp>
 
+#include "bgp/rib.h"
 #include "config/settings.h"
 #include "daemon/rcu.h"
 #include "mapping/mrdb.h"
@@ -68,6 +71,21 @@ class PeStore {
     kernel_blocks({&one, 1});
   }
 
+  // BGP (source bgp): a batch of changes to the installed received rules,
+  // then one grace period. A rule the MR-DB refuses (a Pref6 length its
+  // layout cannot embed) is counted in bgp_refused() with the last reason.
+  void bgp_apply(std::span<const bgp::MrChange> changes, uint32_t preference);
+  uint64_t bgp_updates() const noexcept { return bgp_updates_; }
+  uint64_t bgp_refused() const noexcept { return bgp_refused_; }
+  const std::string& bgp_last_refusal() const noexcept { return bgp_last_refusal_; }
+
+  // The IPv4 blocks of this PE's local rules ([pe] ipv4 and the kernel's),
+  // each once, sorted: what the BGP speaker originates.
+  std::vector<net::Ipv4Prefix> local_blocks() const;
+  // Called after configure() or kernel_blocks() changed the local blocks,
+  // on the caller's thread and under its change_mutex.
+  void set_local_listener(std::function<void()> f) { local_listener_ = std::move(f); }
+
   const mapping::MrDb& mrdb() const noexcept { return mrdb_; }
   const xlat::KnownPrefixes& known() const noexcept { return *known_.read(); }
   const config::PeSettings& settings() const noexcept { return pe_; }
@@ -88,6 +106,10 @@ class PeStore {
   config::PeSettings pe_;
   std::set<std::pair<uint32_t, uint8_t>> kernel_;  // blocks from the kernel's routes
   uint64_t ctl_updates_ = 0;
+  uint64_t bgp_updates_ = 0;
+  uint64_t bgp_refused_ = 0;
+  std::string bgp_last_refusal_;
+  std::function<void()> local_listener_;
 };
 
 }  // namespace edge46::daemon

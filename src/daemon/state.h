@@ -20,6 +20,7 @@
 
 #include <tl/expected.hpp>
 
+#include "bgp/speaker.h"
 #include "config/settings.h"
 #include "daemon/pe_store.h"
 #include "daemon/rcu.h"
@@ -58,6 +59,9 @@ struct DaemonState {
   // The kernel route source of [pe.kernel-routes] (routes4.h), or null; set
   // before the control server starts, cleared after it stops.
   const Routes4Source* routes4 = nullptr;
+  // The BGP speaker of [bgp] (bgp/speaker.h), or null; set before the
+  // control server starts, cleared after it stops.
+  bgp::Speaker* bgp = nullptr;
   TunRoutesHolder tun_routes;  // empty until the route mirror runs: no loop check
 
   // The loop guard's state for `edge46ctl status`: "on (N IPv6 routes into
