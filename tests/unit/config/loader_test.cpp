@@ -502,5 +502,190 @@ TEST(LoadPe, RefusedWithTheKeyAndTheReason) {
   EXPECT_EQ(e.key, "pe.kernel-routes.tables");
 }
 
+
+constexpr const char* kBgpDoc = R"(
+[daemon]
+role = "pe"
+[pe]
+prefixes = ["2001:db8:1:46::/96"]
+[bgp]
+asn = 4200000001
+router-id = "192.0.2.1"
+next-hop = "2001:db8:ffff::1"
+listen = false
+listen-address = "2001:db8:ffff::1"
+port = 1179
+hold-time = 30
+connect-retry = 2
+connect-retry-max = 60
+stale-time = 0
+egress-endpoint = false
+layout = "rfc6052"
+preference = 70
+reject-invalid = false
+authorization-file = "/etc/edge46/moa.txt"
+advertise-default = true
+advertise-mode = "translate"
+[bgp.codepoints]
+safi = 128
+tunnel-type = 65000
+sub-tlv = 127
+attribute = 250
+[[bgp.peer]]
+name = "rr"
+address = "2001:db8:ffff::ff"
+port = 2179
+local-address = "2001:db8:ffff::1"
+asn = 65000
+passive = true
+shape = "attribute"
+inside-domain = false
+accept-default = true
+import = ["198.51.100.0/22 le 24", "203.0.113.0/24 ge 25 le 28"]
+export = ["192.0.2.0/24"]
+max-prefix = 1000
+max-prefix-action = "teardown"
+password = "s3cret"
+hold-time = 9
+[[bgp.peer]]
+address = "2001:db8:ffff::3"
+asn = 65003
+)";
+
+TEST(LoadBgp, EveryKey) {
+  auto s = load_ok(kBgpDoc);
+  const auto& b = s.bgp;
+  const auto& sc = b.speaker;
+  EXPECT_TRUE(b.enabled);
+  EXPECT_EQ(sc.asn, 4200000001u);
+  EXPECT_EQ(net::to_string(sc.router_id), "192.0.2.1");
+  EXPECT_EQ(net::to_string(sc.next_hop), "2001:db8:ffff::1");
+  EXPECT_FALSE(sc.listen);
+  EXPECT_EQ(net::to_string(sc.listen_address), "2001:db8:ffff::1");
+  EXPECT_EQ(sc.port, 1179);
+  EXPECT_EQ(sc.hold_time, 30);
+  EXPECT_EQ(sc.connect_retry, 2u);
+  EXPECT_EQ(sc.connect_retry_max, 60u);
+  EXPECT_EQ(sc.stale_time, 0u);
+  EXPECT_FALSE(sc.egress_endpoint);
+  EXPECT_EQ(sc.layout, mapping::Pool6Layout::kRfc6052);
+  EXPECT_EQ(sc.preference, 70u);
+  EXPECT_FALSE(sc.reject_invalid);
+  EXPECT_EQ(sc.authorization_file, "/etc/edge46/moa.txt");
+  EXPECT_TRUE(b.advertise_default);
+  ASSERT_TRUE(b.advertise_translate.has_value());
+  EXPECT_TRUE(*b.advertise_translate);
+  EXPECT_EQ(sc.cp.safi, 128);
+  EXPECT_EQ(sc.cp.tunnel_type, 65000);
+  EXPECT_EQ(sc.cp.sub_tlv, 127);
+  EXPECT_EQ(sc.cp.attribute, 250);
+  ASSERT_EQ(sc.peers.size(), 2u);
+  const auto& rr = sc.peers[0];
+  EXPECT_EQ(rr.name, "rr");
+  EXPECT_EQ(net::to_string(rr.address), "2001:db8:ffff::ff");
+  EXPECT_EQ(rr.port, 2179);
+  ASSERT_TRUE(rr.local_address.has_value());
+  EXPECT_EQ(rr.asn, 65000u);
+  EXPECT_TRUE(rr.passive);
+  EXPECT_EQ(rr.shape, bgp::Shape::kAttribute);
+  ASSERT_TRUE(rr.inside_domain.has_value());
+  EXPECT_FALSE(*rr.inside_domain);
+  EXPECT_TRUE(rr.accept_default);
+  ASSERT_EQ(rr.import.entries().size(), 2u);
+  EXPECT_TRUE(rr.import.accepts(*net::parse_ipv4_prefix("198.51.101.0/24")));
+  EXPECT_FALSE(rr.import.accepts(*net::parse_ipv4_prefix("198.51.101.0/25")));
+  EXPECT_TRUE(rr.import.accepts(*net::parse_ipv4_prefix("203.0.113.16/28")));
+  EXPECT_FALSE(rr.import.accepts(*net::parse_ipv4_prefix("203.0.113.0/24")));
+  EXPECT_TRUE(rr.export_.accepts(*net::parse_ipv4_prefix("192.0.2.0/24")));
+  EXPECT_FALSE(rr.export_.accepts(*net::parse_ipv4_prefix("192.0.2.0/25")));
+  EXPECT_EQ(rr.max_prefix, 1000u);
+  EXPECT_EQ(rr.max_prefix_action, bgp::MaxPrefixAction::kTeardown);
+  EXPECT_EQ(rr.password, "s3cret");
+  ASSERT_TRUE(rr.hold_time.has_value());
+  EXPECT_EQ(*rr.hold_time, 9);
+  // Defaults of a minimal peer; the name is its address.
+  const auto& p3 = sc.peers[1];
+  EXPECT_EQ(p3.name, "2001:db8:ffff::3");
+  EXPECT_EQ(p3.port, 179);
+  EXPECT_FALSE(p3.passive);
+  EXPECT_EQ(p3.shape, bgp::Shape::kTunnelEncap);
+  EXPECT_FALSE(p3.inside_domain.has_value());
+  EXPECT_TRUE(p3.import.empty());
+  EXPECT_EQ(p3.max_prefix_action, bgp::MaxPrefixAction::kWarn);
+  // The dump never shows the TCP MD5 key, in either form.
+  EXPECT_EQ(dump_toml(s).find("s3cret"), std::string::npos);
+  EXPECT_EQ(to_json(s).dump().find("s3cret"), std::string::npos);
+  // Without the key the dump loads back to the same settings.
+  s.bgp.speaker.peers[0].password.clear();
+  auto again = load_string(dump_toml(s), "again.toml");
+  ASSERT_TRUE(again) << again.error().to_string() << "\n" << dump_toml(s);
+  EXPECT_TRUE(*again == s) << dump_toml(s);
+}
+
+TEST(LoadBgp, Defaults) {
+  auto s = load_ok(
+      "[daemon]\nrole = \"pe\"\n[pe]\nprefixes = [\"2001:db8:1:46::/96\"]\n[bgp]\nasn = 65001\nrouter-id = "
+      "\"192.0.2.1\"\nnext-hop = \"2001:db8:ffff::1\"\n");
+  const auto& sc = s.bgp.speaker;
+  EXPECT_TRUE(sc.listen);
+  EXPECT_EQ(sc.port, 179);
+  EXPECT_EQ(sc.hold_time, 90);
+  EXPECT_EQ(sc.stale_time, 120u);
+  EXPECT_EQ(sc.layout, mapping::Pool6Layout::kLow32);
+  EXPECT_TRUE(sc.reject_invalid);
+  EXPECT_EQ(sc.cp, bgp::CodePoints{});
+  EXPECT_EQ(sc.cp.tunnel_type, 0xFFFE);
+  EXPECT_EQ(sc.cp.sub_tlv, 126);
+  EXPECT_EQ(sc.cp.attribute, 255);
+  EXPECT_FALSE(s.bgp.advertise_default);
+  EXPECT_FALSE(s.bgp.advertise_translate.has_value());
+  EXPECT_FALSE(load_ok("[daemon]\nrole = \"siit\"\n").bgp.enabled);
+}
+
+TEST(LoadBgp, RefusedWithTheKeyAndTheReason) {
+  const std::string head =
+      "[daemon]\nrole = \"pe\"\n[pe]\nprefixes = [\"2001:db8:1:46::/96\"]\n[bgp]\nasn = 65001\nrouter-id = "
+      "\"192.0.2.1\"\nnext-hop = \"2001:db8:ffff::1\"\n";
+  auto e = load_err("[daemon]\nrole = \"pe\"\n[pe]\nprefixes = [\"2001:db8:1:46::/96\"]\n[bgp]\nasn = 65001\n");
+  EXPECT_EQ(e.key, "bgp");
+  EXPECT_NE(e.message.find("router-id"), std::string::npos) << e.message;
+  e = load_err("[bgp]\nasn = 65001\nrouter-id = \"192.0.2.1\"\nnext-hop = \"2001:db8::1\"\n");
+  EXPECT_EQ(e.key, "bgp");
+  EXPECT_NE(e.message.find("role \"pe\""), std::string::npos) << e.message;
+  e = load_err(
+      "[daemon]\nrole = \"pe\"\n[pe]\nprefixes = [\"2001:db8:1:46::/96\"]\n[bgp]\nasn = 65001\nrouter-id = "
+      "\"0.0.0.0\"\nnext-hop = \"2001:db8:ffff::1\"\n");
+  EXPECT_EQ(e.key, "bgp.router-id");
+  e = load_err(head + "hold-time = 2\n");
+  EXPECT_EQ(e.key, "bgp.hold-time");
+  e = load_err(head + "bogus = 1\n");
+  EXPECT_EQ(e.key, "bgp.bogus");
+  e = load_err(head + "[bgp.codepoints]\nattribute = 254\n");
+  EXPECT_EQ(e.key, "bgp.codepoints.attribute");
+  EXPECT_NE(e.message.find("BIRD"), std::string::npos) << e.message;
+  e = load_err(head + "[bgp.codepoints]\nattribute = 23\n");
+  EXPECT_EQ(e.key, "bgp.codepoints.attribute");
+  e = load_err(head + "[bgp.codepoints]\nsub-tlv = 6\n");
+  EXPECT_EQ(e.key, "bgp.codepoints.sub-tlv");
+  e = load_err(head + "[[bgp.peer]]\nasn = 65000\n");
+  EXPECT_EQ(e.key, "bgp.peer[0]");
+  EXPECT_NE(e.message.find("address"), std::string::npos) << e.message;
+  e = load_err(head + "[[bgp.peer]]\naddress = \"2001:db8::2\"\nasn = 65000\nimport = [\"10.0.0.1/8\"]\n");
+  EXPECT_EQ(e.key, "bgp.peer[0].import");
+  e = load_err(head + "[[bgp.peer]]\naddress = \"2001:db8::2\"\nasn = 65000\nimport = [\"10.0.0.0/8 le 4\"]\n");
+  EXPECT_EQ(e.key, "bgp.peer[0].import");
+  e = load_err(head + "[[bgp.peer]]\naddress = \"2001:db8::2\"\nasn = 65000\nshape = \"tlv\"\n");
+  EXPECT_EQ(e.key, "bgp.peer[0].shape");
+  e = load_err(head + "[[bgp.peer]]\naddress = \"2001:db8::2\"\nasn = 65000\n[[bgp.peer]]\naddress = "
+                      "\"2001:db8::2\"\nasn = 65001\n");
+  EXPECT_EQ(e.key, "bgp.peer[1]");
+  EXPECT_NE(e.message.find("second peer"), std::string::npos) << e.message;
+  e = load_err(head + "[[bgp.peer]]\naddress = \"2001:db8::2\"\nasn = 65000\nname = \"a b\"\n");
+  EXPECT_EQ(e.key, "bgp.peer[0].name");
+  e = load_err(head + "[[bgp.peer]]\naddress = \"2001:db8::2\"\nasn = 65000\npassword = \"" + std::string(81, 'k') +
+               "\"\n");
+  EXPECT_EQ(e.key, "bgp.peer[0].password");
+}
+
 }  // namespace
 }  // namespace edge46::config
