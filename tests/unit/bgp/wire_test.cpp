@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 using namespace edge46;
@@ -720,6 +723,36 @@ TEST(WireRuleBody, AttributeSecondSubTlvRangeUsesTwoOctetLength) {
   rule.pref6 = p6("2001:db8::/32");
   EXPECT_EQ(encode_rule_attribute(rule, Shape::kTunnelEncap, cp), hex("c0 17 0d fffe 0009 c8 0006 00 20 20010db8"));
   EXPECT_EQ(encode_rule_attribute(rule, Shape::kAttribute, cp), hex("c0 ff 06 00 20 20010db8"));
+}
+
+// docs/bgp-4map6.md's annotated hex dump is the encoder's output, octet for
+// octet, and the hand-written kDocUpdate.
+TEST(WireDoc, HexDumpMatchesEncoder) {
+  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../../docs/bgp-4map6.md";
+  std::ifstream f(path);
+  ASSERT_TRUE(f) << path;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string doc = ss.str();
+  const auto b = doc.find("<!-- update-hex-begin -->"), e = doc.find("<!-- update-hex-end -->");
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(e, std::string::npos);
+  std::string octets;
+  std::istringstream lines(doc.substr(b, e - b));
+  for (std::string line; std::getline(lines, line);) {
+    const auto bar = line.find('|');
+    if (bar != std::string::npos) octets += line.substr(0, bar);
+  }
+  const auto dump = hex(octets);
+  EXPECT_EQ(dump.size(), 110u);
+  EXPECT_EQ(to_hex(dump), to_hex(hex(msg(kDocUpdate))));
+  const std::vector<net::Ipv4Prefix> pfx{p4("198.51.100.0/24")};
+  auto m = encode_announce(pfx, doc_announce(), ibgp());
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(to_hex(m[0]), to_hex(dump));
+  // The standalone variant quoted under the dump.
+  FourMap6 rule = doc_announce().rule;
+  EXPECT_EQ(encode_rule_attribute(rule, Shape::kAttribute, CodePoints{}), hex("c0 ff 08 00 30 20 01 0d b8 00 03"));
 }
 
 }  // namespace
