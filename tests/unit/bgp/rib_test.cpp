@@ -327,8 +327,8 @@ TEST_F(RibTest, LoopsRejected) {
   c.as_path.push_back(AsSegment{1, {65007, kLocalAs}});
   apply(1, announce({"198.51.100.128/25"}, c));
   EXPECT_EQ(reject_of(1, "198.51.100.128/25"), Reject::kLoop);
-  // Our AS in an iBGP path is no loop (it came back through a confederation
-  // or was prepended by ourselves... the RIB leaves that to eBGP).
+  // Our AS in the path of an iBGP route is not checked (the header limits
+  // the AS_PATH check to eBGP routes).
   EXPECT_EQ(apply(2, announce({"203.0.113.0/24"}, attrs(kX1, {kLocalAs}))), (Changes{upsert("203.0.113.0/24", kX1)}));
   EXPECT_EQ(rib_.counters(2)->rejected[static_cast<std::size_t>(Reject::kLoop)], 2u);
   EXPECT_EQ(rib_.counters(1)->rejected[static_cast<std::size_t>(Reject::kLoop)], 2u);
@@ -526,7 +526,8 @@ TEST_F(RibTest, SetAuthorizationRevalidatesInstallsAndRemoves) {
   rib_.set_authorization(auth("192.0.2.0/24 2001:db8:2::/48\n"), out);
   EXPECT_EQ(out, (Changes{upsert("192.0.2.0/24", kX2)}));
   EXPECT_EQ(best_of("192.0.2.0/24"), 2u);
-  // Both routes of 198.51.100.0/24 now invalid... only peer 1 has one: removed.
+  // 198.51.100.0/24 authorized for X3 only: peer 1's route (X1), its only
+  // one, turns Invalid and the rule is removed.
   out.clear();
   rib_.set_authorization(auth("192.0.2.0/24 2001:db8:2::/48\n198.51.100.0/24 2001:db8:3::/48\n"), out);
   EXPECT_EQ(out, (Changes{removal("198.51.100.0/24")}));
