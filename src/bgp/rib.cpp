@@ -46,13 +46,10 @@ using mapping::MrTarget;
 
 // Every field of PathAttrs: two routes share a PathInfo only when all agree.
 // (Keep in step with types.h when PathAttrs grows.)
+// Every field (types.h defaults the comparison, so a new field is never
+// forgotten here).
 bool same_attrs(const PathAttrs& a, const PathAttrs& b) {
-  return a.origin == b.origin && a.as_path == b.as_path && a.med == b.med && a.local_pref == b.local_pref &&
-         a.atomic_aggregate == b.atomic_aggregate && a.communities == b.communities &&
-         a.originator_id == b.originator_id && a.cluster_list == b.cluster_list && a.next_hop == b.next_hop &&
-         a.next_hop_link_local == b.next_hop_link_local && a.rule_state == b.rule_state && a.rule == b.rule &&
-         a.rule_shape == b.rule_shape && a.rule_error == b.rule_error && a.rule_attr_raw == b.rule_attr_raw &&
-         a.other == b.other;
+  return a == b;
 }
 
 inline uint64_t mix(uint64_t h, uint64_t v) noexcept {

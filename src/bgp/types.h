@@ -101,6 +101,7 @@ struct PathAttrs {
   std::vector<uint8_t> rule_attr_raw;
 
   std::vector<RawAttr> other;  // unknown optional transitive attributes, kept
+  friend bool operator==(const PathAttrs&, const PathAttrs&) = default;
 };
 
 // BGP NOTIFICATION (RFC 4271 4.5, 6).
