@@ -127,7 +127,8 @@ std::vector<std::vector<uint8_t>> encode_announce(std::span<const net::Ipv4Prefi
                                                   const SessionContext& ctx);
 // UPDATEs withdrawing `prefixes` (MP_UNREACH_NLRI).
 std::vector<std::vector<uint8_t>> encode_withdraw(std::span<const net::Ipv4Prefix> prefixes, const SessionContext& ctx);
-// End-of-RIB for AFI 1 / cp.safi (RFC 4724): empty MP_UNREACH_NLRI.
+// End-of-RIB for AFI 1 / cp.safi (RFC 4724 2): an empty MP_UNREACH_NLRI,
+// or for SAFI 1 the entirely empty UPDATE the RFC prescribes.
 std::vector<uint8_t> encode_end_of_rib(const SessionContext& ctx);
 
 // The whole path attribute (flags, type, length, value) carrying `rule` in
