@@ -34,7 +34,7 @@ namespace edge46::bgp {
 struct PrefixListEntry {
   net::Ipv4Prefix prefix;
   uint8_t ge = 0;  // 0: the prefix's own length
-  uint8_t le = 0;  // 0: ge if set, else the prefix's own length
+  uint8_t le = 0;  // 0: 32 if ge is set, else the prefix's own length
   friend bool operator==(const PrefixListEntry&, const PrefixListEntry&) = default;
 };
 
