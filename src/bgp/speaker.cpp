@@ -60,15 +60,17 @@ constexpr uint64_t kTokenListen = 1;
 constexpr uint64_t kTokenWake = 2;
 constexpr uint64_t kFirstConnToken = 16;
 
-constexpr uint16_t kOpenSentHold = 240;                  // RFC 4271 8.2.2: "large value", 4 minutes
-constexpr std::size_t kOutHighWater = 64u << 20;         // stop reading a peer whose output exceeds this
-constexpr std::size_t kOutLowWater = 32u << 20;          // and resume below this
-constexpr std::size_t kReadPerEvent = 256u << 10;        // fairness between peers in one iteration
-constexpr uint32_t kNoExport = 0xFFFFFF01;               // RFC 1997
-constexpr auto kAuthPoll = std::chrono::seconds(1);      // authorization file mtime/size poll
+constexpr uint16_t kOpenSentHold = 240;                     // RFC 4271 8.2.2: "large value", 4 minutes
+constexpr std::size_t kOutHighWater = 64u << 20;            // stop reading a peer whose output exceeds this
+constexpr std::size_t kOutLowWater = 32u << 20;             // and resume below this
+constexpr std::size_t kReadPerEvent = 256u << 10;           // fairness between peers in one iteration
+constexpr uint32_t kNoExport = 0xFFFFFF01;                  // RFC 1997
+constexpr auto kAuthPoll = std::chrono::seconds(1);         // authorization file mtime/size poll
 constexpr auto kStopFlushBudget = std::chrono::seconds(1);  // stop(): time to flush the Cease
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 sockaddr_in6 make_sa6(const net::Ipv6Addr& a, uint16_t port) {
   sockaddr_in6 sa{};
@@ -102,7 +104,9 @@ struct PrefixKey {
   uint8_t len;
   friend auto operator<=>(const PrefixKey&, const PrefixKey&) = default;
 };
-PrefixKey key_of(net::Ipv4Prefix p) { return {p.addr.value, p.len}; }
+PrefixKey key_of(net::Ipv4Prefix p) {
+  return {p.addr.value, p.len};
+}
 
 enum class ConnState : uint8_t { kConnecting, kOpenSent, kOpenConfirm, kEstablished };
 
@@ -180,7 +184,7 @@ struct Speaker::Impl {
   std::shared_ptr<const Authorization> auth_;
   std::string auth_path_;
   bool auth_seen_ = false;
-  struct timespec auth_mtime_{};
+  struct timespec auth_mtime_ {};
   off_t auth_size_ = -1;
   TimePoint auth_next_poll_ = kNever;
 
@@ -943,8 +947,7 @@ struct Speaker::Impl {
     }
     // Prefixes with equal attributes share UPDATEs: the group key is the rule
     // attribute as sent (it holds every field of the rule) and the next hop.
-    std::map<std::pair<std::vector<uint8_t>, net::Ipv6Addr>, std::pair<FourMap6, std::vector<net::Ipv4Prefix>>>
-        groups;
+    std::map<std::pair<std::vector<uint8_t>, net::Ipv6Addr>, std::pair<FourMap6, std::vector<net::Ipv4Prefix>>> groups;
     for (const auto& [k, e] : want) {
       auto it = p.adj_out.find(k);
       if (it != p.adj_out.end() && it->second.attr_raw == e.attr_raw && it->second.next_hop == e.next_hop) continue;
@@ -1016,7 +1019,7 @@ struct Speaker::Impl {
   // ----------------------------------------------------- authorization file
 
   bool stat_auth(struct timespec& mtime, off_t& size) const {
-    struct stat s{};
+    struct stat s {};
     if (::stat(auth_path_.c_str(), &s) != 0) return false;
     mtime = s.st_mtim;
     size = s.st_size;
@@ -1025,7 +1028,7 @@ struct Speaker::Impl {
 
   void poll_auth() {
     if (auth_path_.empty()) return;
-    struct timespec mtime{};
+    struct timespec mtime {};
     off_t size = -1;
     const bool exists = stat_auth(mtime, size);
     if (exists == auth_seen_ && mtime.tv_sec == auth_mtime_.tv_sec && mtime.tv_nsec == auth_mtime_.tv_nsec &&
@@ -1074,8 +1077,8 @@ struct Speaker::Impl {
     // Removed peers: Cease 3 (RFC 4486), their routes gone.
     for (std::size_t i = 0; i < peers_.size();) {
       Peer& p = *peers_[i];
-      const bool kept = std::any_of(n.peers.begin(), n.peers.end(),
-                                    [&](const PeerConfig& c) { return c.address == p.cfg.address; });
+      const bool kept =
+          std::any_of(n.peers.begin(), n.peers.end(), [&](const PeerConfig& c) { return c.address == p.cfg.address; });
       if (kept) {
         ++i;
         continue;
@@ -1210,7 +1213,9 @@ struct Speaker::Impl {
 // ------------------------------------------------------------------ Speaker
 
 Speaker::Speaker() : impl_(std::make_unique<Impl>()) {}
-Speaker::~Speaker() { stop(); }
+Speaker::~Speaker() {
+  stop();
+}
 
 tl::expected<void, std::string> Speaker::start(SpeakerConfig cfg, Sink sink, Logger log) {
   if (impl_->running_ || impl_->thread_.joinable()) return tl::unexpected(std::string("bgp: already started"));

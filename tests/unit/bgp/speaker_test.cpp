@@ -1,0 +1,638 @@
+// The BGP speaker (bgp/speaker.h) over real TCP: two Speakers on one host,
+// and raw clients whose BGP bytes are written here by hand from RFC 4271 4
+// (so the expectations never come from the codec under test).
+//
+// The program moves itself into a fresh network namespace (it needs root;
+// without it every test is skipped) so that it owns the ports and can give
+// the raw clients their own loopback addresses fd00::1..fd00::9.
+#include "bgp/speaker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+
+using namespace edge46;
+using namespace edge46::bgp;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool setup_netns() {
+  static const bool ok = [] {
+    if (geteuid() != 0) return false;
+    if (unshare(CLONE_NEWNET) != 0) return false;
+    if (std::system("ip link set lo up") != 0) return false;
+    for (int i = 1; i <= 9; ++i) {
+      const std::string cmd = "ip -6 addr add fd00::" + std::to_string(i) + "/128 dev lo nodad";
+      if (std::system(cmd.c_str()) != 0) return false;
+    }
+    return true;
+  }();
+  return ok;
+}
+
+net::Ipv6Addr v6(const char* s) {
+  return *net::parse_ipv6(s);
+}
+net::Ipv4Prefix p4(const char* s) {
+  return *net::parse_ipv4_prefix(s);
+}
+net::Ipv6Prefix p6(const char* s) {
+  return *net::parse_ipv6_prefix(s);
+}
+
+std::atomic<uint16_t> g_port{20179};
+uint16_t next_port() {
+  return g_port++;
+}
+
+template <class F>
+bool wait_for(F pred, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+// The MR-DB as the sink sees it: prefix -> target, and every change in order.
+struct Collector {
+  std::mutex mu;
+  std::map<std::pair<uint32_t, uint8_t>, mapping::MrTarget> table;
+  std::vector<MrChange> changes;
+  std::vector<std::string> logs;
+
+  Speaker::Sink sink() {
+    return [this](std::span<const MrChange> batch) {
+      std::lock_guard lock(mu);
+      for (const auto& c : batch) {
+        changes.push_back(c);
+        const auto k = std::make_pair(c.prefix.addr.value, c.prefix.len);
+        if (c.target) {
+          table[k] = *c.target;
+        } else {
+          table.erase(k);
+        }
+      }
+    };
+  }
+  Speaker::Logger logger() {
+    return [this](const std::string& l) {
+      std::lock_guard lock(mu);
+      logs.push_back(l);
+    };
+  }
+  std::optional<mapping::MrTarget> get(net::Ipv4Prefix p) {
+    std::lock_guard lock(mu);
+    auto it = table.find({p.addr.value, p.len});
+    if (it == table.end()) return std::nullopt;
+    return it->second;
+  }
+  std::size_t size() {
+    std::lock_guard lock(mu);
+    return table.size();
+  }
+  std::string dump_logs() {
+    std::lock_guard lock(mu);
+    std::string s;
+    for (const auto& l : logs) s += l + "\n";
+    return s;
+  }
+};
+
+SpeakerConfig speaker_cfg(uint32_t asn, const char* router_id, uint16_t port) {
+  SpeakerConfig c;
+  c.asn = asn;
+  c.router_id = *net::parse_ipv4(router_id);
+  c.listen = true;
+  c.listen_address = net::Ipv6Addr{};
+  c.port = port;
+  c.hold_time = 9;
+  c.connect_retry = 1;
+  c.connect_retry_max = 2;
+  c.stale_time = 1;
+  c.next_hop = v6("2001:db8:ffff::1");
+  return c;
+}
+
+PeerConfig peer_cfg(const char* addr, uint16_t port, uint32_t asn, const char* name) {
+  PeerConfig p;
+  p.name = name;
+  p.address = v6(addr);
+  p.port = port;
+  p.asn = asn;
+  return p;
+}
+
+std::optional<PeerStatus> status(const Speaker& s, const std::string& name) {
+  for (auto& p : s.peers()) {
+    if (p.config.name == name) return p;
+  }
+  return std::nullopt;
+}
+
+bool is_established(const Speaker& s, const std::string& name) {
+  auto st = status(s, name);
+  return st && st->state == SessionState::kEstablished;
+}
+
+mapping::MrTarget target(const char* pref6, bool translate) {
+  mapping::MrTarget t;
+  t.pool6 = mapping::Pool6{p6(pref6), mapping::Pool6Layout::kLow32};
+  t.modes = translate ? mapping::kModeTranslate : mapping::kModeEncapsulate;
+  return t;
+}
+
+LocalRule rule(const char* prefix, const char* pref6, bool translate, bool is_default = false) {
+  LocalRule r;
+  r.prefix = p4(prefix);
+  r.rule.translate = translate;
+  r.rule.is_default = is_default;
+  r.rule.pref6 = p6(pref6);
+  return r;
+}
+
+// ------------------------------------------------------- a raw BGP client
+
+// RFC 4271 4.1 header: 16 x 0xff, length, type.
+std::vector<uint8_t> frame(uint8_t type, const std::vector<uint8_t>& body) {
+  std::vector<uint8_t> m(16, 0xff);
+  const std::size_t len = 19 + body.size();
+  m.push_back(static_cast<uint8_t>(len >> 8));
+  m.push_back(static_cast<uint8_t>(len));
+  m.push_back(type);
+  m.insert(m.end(), body.begin(), body.end());
+  return m;
+}
+
+// RFC 4271 4.2 OPEN with one Capabilities parameter (RFC 5492): MP (1, 1)
+// (RFC 4760 8), Extended Next Hop (1, 1, 2) when enh (RFC 8950 3), 4-octet
+// AS (RFC 6793).
+std::vector<uint8_t> raw_open(uint16_t asn, uint16_t hold, uint32_t id, bool enh) {
+  std::vector<uint8_t> caps = {1, 4, 0, 1, 0, 1};
+  if (enh) caps.insert(caps.end(), {5, 6, 0, 1, 0, 1, 0, 2});
+  caps.insert(caps.end(), {65, 4, 0, 0, static_cast<uint8_t>(asn >> 8), static_cast<uint8_t>(asn)});
+  std::vector<uint8_t> b = {4,
+                            static_cast<uint8_t>(asn >> 8),
+                            static_cast<uint8_t>(asn),
+                            static_cast<uint8_t>(hold >> 8),
+                            static_cast<uint8_t>(hold),
+                            static_cast<uint8_t>(id >> 24),
+                            static_cast<uint8_t>(id >> 16),
+                            static_cast<uint8_t>(id >> 8),
+                            static_cast<uint8_t>(id),
+                            static_cast<uint8_t>(caps.size() + 2),
+                            2,
+                            static_cast<uint8_t>(caps.size())};
+  b.insert(b.end(), caps.begin(), caps.end());
+  return frame(1, b);
+}
+
+struct RawMsg {
+  uint8_t type = 0;
+  std::vector<uint8_t> body;
+};
+
+class RawClient {
+ public:
+  RawClient(const char* from, uint16_t port) {
+    fd_ = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 la{};
+    la.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, from, &la.sin6_addr);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&la), sizeof(la)), 0);
+    sockaddr_in6 sa{};
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(port);
+    inet_pton(AF_INET6, "::1", &sa.sin6_addr);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void send(const std::vector<uint8_t>& m) {
+    ASSERT_EQ(::send(fd_, m.data(), m.size(), MSG_NOSIGNAL), ssize_t(m.size()));
+  }
+  // The next message; nullopt on EOF (eof_ set) or timeout.
+  std::optional<RawMsg> next(std::chrono::milliseconds timeout) {
+    std::vector<uint8_t> h;
+    if (!read_n(h, 19, timeout)) return std::nullopt;
+    const std::size_t len = std::size_t{h[16]} << 8 | h[17];
+    RawMsg m;
+    m.type = h[18];
+    if (len > 19 && !read_n(m.body, len - 19, timeout)) return std::nullopt;
+    return m;
+  }
+  bool eof() const { return eof_; }
+
+ private:
+  bool read_n(std::vector<uint8_t>& out, std::size_t n, std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < n) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd pfd{fd_, POLLIN, 0};
+      if (poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return false;
+      uint8_t buf[4096];
+      const ssize_t r = ::recv(fd_, buf, std::min(sizeof(buf), n - out.size()), 0);
+      if (r <= 0) {
+        eof_ = true;
+        return false;
+      }
+      out.insert(out.end(), buf, buf + r);
+    }
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+  bool eof_ = false;
+};
+
+// What an UPDATE body (RFC 4271 4.3) carries, read by hand.
+struct UpdateShape {
+  std::size_t withdrawn_len = 0;
+  std::size_t nlri_len = 0;
+  bool mp_reach = false;    // attribute 14
+  bool mp_unreach = false;  // attribute 15
+};
+UpdateShape shape_of(const std::vector<uint8_t>& b) {
+  UpdateShape s;
+  const std::size_t wl = std::size_t{b.at(0)} << 8 | b.at(1);
+  s.withdrawn_len = wl;
+  const std::size_t al = std::size_t{b.at(2 + wl)} << 8 | b.at(3 + wl);
+  std::size_t i = 4 + wl;
+  const std::size_t end = i + al;
+  while (i < end) {
+    const uint8_t flags = b.at(i), type = b.at(i + 1);
+    std::size_t len, hl;
+    if (flags & 0x10) {
+      len = std::size_t{b.at(i + 2)} << 8 | b.at(i + 3);
+      hl = 4;
+    } else {
+      len = b.at(i + 2);
+      hl = 3;
+    }
+    if (type == 14) s.mp_reach = true;
+    if (type == 15) s.mp_unreach = true;
+    i += hl + len;
+  }
+  s.nlri_len = b.size() - end;
+  return s;
+}
+
+class SpeakerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!setup_netns()) GTEST_SKIP() << "needs root (a private network namespace)";
+  }
+};
+
+// Two speakers peer with each other, both active (so their connections
+// collide and RFC 4271 6.8 picks one).
+struct Pair {
+  Collector ca, cb;
+  Speaker a, b;
+  uint16_t pa = next_port(), pb = next_port();
+  void start(uint32_t asn_a, uint32_t asn_b, uint32_t stale_b = 1) {
+    auto cfg_a = speaker_cfg(asn_a, "10.0.0.1", pa);
+    cfg_a.peers.push_back(peer_cfg("::1", pb, asn_b, "B"));
+    auto cfg_b = speaker_cfg(asn_b, "10.0.0.2", pb);
+    cfg_b.stale_time = stale_b;
+    cfg_b.peers.push_back(peer_cfg("::1", pa, asn_a, "A"));
+    ASSERT_TRUE(a.start(cfg_a, ca.sink(), ca.logger()));
+    ASSERT_TRUE(b.start(cfg_b, cb.sink(), cb.logger()));
+  }
+  bool established() { return is_established(a, "B") && is_established(b, "A"); }
+};
+
+TEST_F(SpeakerTest, IbgpRulesArriveChangesAndGoStaleThenAway) {
+  Pair s;
+  s.a.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true), rule("198.51.100.0/24", "2001:db8:a::/96", false),
+                       rule("203.0.113.0/25", "2001:db8:a::/96", true),
+                       rule("0.0.0.0/0", "2001:db8:d::/96", true, /*is_default=*/true)});
+  s.start(65000, 65000);
+  ASSERT_TRUE(wait_for([&] { return s.established(); }, 5s)) << s.ca.dump_logs() << s.cb.dump_logs();
+  ASSERT_TRUE(wait_for([&] { return s.cb.size() == 4; }, 3s)) << s.cb.dump_logs();
+  EXPECT_EQ(s.cb.get(p4("192.0.2.0/24")), target("2001:db8:a::/96", true));
+  EXPECT_EQ(s.cb.get(p4("198.51.100.0/24")), target("2001:db8:a::/96", false));
+  EXPECT_EQ(s.cb.get(p4("203.0.113.0/25")), target("2001:db8:a::/96", true));
+  // iBGP peers are inside the domain: the default rule goes to them (7.2).
+  EXPECT_EQ(s.cb.get(p4("0.0.0.0/0")), target("2001:db8:d::/96", true));
+  // What B received: iBGP attributes (LOCAL_PREF 100, empty AS_PATH), the
+  // default rule tagged NO_EXPORT, our next hop.
+  auto routes = s.b.received(std::nullopt, std::nullopt);
+  ASSERT_EQ(routes.size(), 4u);
+  for (const auto& r : routes) {
+    EXPECT_EQ(r.attrs.local_pref, 100u);
+    EXPECT_TRUE(r.attrs.as_path.empty());
+    EXPECT_EQ(r.attrs.next_hop, v6("2001:db8:ffff::1"));
+    EXPECT_EQ(r.attrs.rule.egress, v6("2001:db8:ffff::1"));
+    const bool no_export =
+        std::find(r.attrs.communities.begin(), r.attrs.communities.end(), 0xFFFFFF01u) != r.attrs.communities.end();
+    EXPECT_EQ(no_export, r.prefix.len == 0) << net::to_string(r.prefix);
+  }
+  auto st_b = status(s.b, "A");
+  ASSERT_TRUE(st_b);
+  EXPECT_EQ(st_b->peer_bgp_id, net::parse_ipv4("10.0.0.1")->value);
+  EXPECT_TRUE(st_b->ibgp);
+  EXPECT_TRUE(st_b->can_announce);
+  EXPECT_EQ(st_b->hold_time, 9);
+  EXPECT_EQ(st_b->established_count, 1u);
+  EXPECT_EQ(status(s.a, "B")->advertised, 4u);
+
+  // Remove one rule, change another: B sees exactly that.
+  std::size_t before;
+  {
+    std::lock_guard lock(s.cb.mu);
+    before = s.cb.changes.size();
+  }
+  s.a.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true), rule("198.51.100.0/24", "2001:db8:b::/96", false),
+                       rule("0.0.0.0/0", "2001:db8:d::/96", true, true)});
+  ASSERT_TRUE(wait_for(
+      [&] { return s.cb.size() == 3 && s.cb.get(p4("198.51.100.0/24")) == target("2001:db8:b::/96", false); }, 3s));
+  EXPECT_FALSE(s.cb.get(p4("203.0.113.0/25")));
+  {
+    std::lock_guard lock(s.cb.mu);
+    // Only the difference: one removal, one changed target.
+    ASSERT_EQ(s.cb.changes.size() - before, 2u);
+  }
+
+  // A stops: B keeps the rules (stale) for stale_time (1 s), then drops them.
+  const auto t0 = std::chrono::steady_clock::now();
+  s.a.stop();
+  ASSERT_TRUE(wait_for([&] { return !is_established(s.b, "A"); }, 2s));
+  EXPECT_NE(status(s.b, "A")->last_error.find("Administrative Shutdown"), std::string::npos)
+      << status(s.b, "A")->last_error;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(s.cb.size(), 3u) << "the rules must stay during the stale time";
+  ASSERT_TRUE(wait_for([&] { return s.cb.size() == 0; }, 3s));
+  const auto gone = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(gone, 900ms);
+}
+
+TEST_F(SpeakerTest, EbgpPrependsOurAsAndKeepsTheDefaultRuleInside) {
+  Pair s;
+  s.a.set_local_rules(
+      {rule("192.0.2.0/24", "2001:db8:a::/96", true), rule("0.0.0.0/0", "2001:db8:d::/96", true, true)});
+  s.start(65001, 65002);
+  ASSERT_TRUE(wait_for([&] { return s.established(); }, 5s)) << s.ca.dump_logs() << s.cb.dump_logs();
+  ASSERT_TRUE(wait_for([&] { return s.cb.size() == 1; }, 3s));
+  EXPECT_EQ(s.cb.get(p4("192.0.2.0/24")), target("2001:db8:a::/96", true));
+  std::this_thread::sleep_for(200ms);
+  auto routes = s.b.received(std::nullopt, std::nullopt);
+  ASSERT_EQ(routes.size(), 1u) << "the default rule must not be sent over eBGP";
+  EXPECT_EQ(routes[0].prefix, p4("192.0.2.0/24"));
+  ASSERT_EQ(routes[0].attrs.as_path.size(), 1u);
+  EXPECT_EQ(routes[0].attrs.as_path[0].type, 2);
+  EXPECT_EQ(routes[0].attrs.as_path[0].asns, std::vector<uint32_t>{65001});
+  EXPECT_FALSE(routes[0].attrs.local_pref);
+  EXPECT_FALSE(status(s.b, "A")->ibgp);
+}
+
+TEST_F(SpeakerTest, HoldTimerExpiresWhenThePeerFallsSilent) {
+  Collector cb;
+  Speaker b;
+  const uint16_t port = next_port();
+  auto cfg = speaker_cfg(65000, "10.0.0.2", port);
+  auto pc = peer_cfg("fd00::1", 179, 65000, "raw");
+  pc.passive = true;
+  cfg.peers.push_back(pc);
+  ASSERT_TRUE(b.start(cfg, cb.sink(), cb.logger()));
+  RawClient c("fd00::1", port);
+  ASSERT_TRUE(c.connected());
+  c.send(raw_open(65000, 3, 0x0a000009, true));
+  auto open = c.next(2s);
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->type, 1);
+  c.send(frame(4, {}));
+  auto ka = c.next(2s);
+  ASSERT_TRUE(ka);
+  EXPECT_EQ(ka->type, 4);
+  ASSERT_TRUE(wait_for([&] { return is_established(b, "raw"); }, 2s));
+  EXPECT_EQ(status(b, "raw")->hold_time, 3) << "min(9, 3)";
+  const auto t0 = std::chrono::steady_clock::now();
+  // Silent from now on; the speaker sends KEEPALIVEs (every second) and then
+  // Hold Timer Expired (4/0).
+  std::optional<RawMsg> m;
+  int keepalives = 0;
+  while ((m = c.next(6s)) && m->type != 3) {
+    if (m->type == 4) ++keepalives;  // End-of-RIB (an UPDATE) comes too
+  }
+  const auto dt = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->type, 3);
+  ASSERT_GE(m->body.size(), 2u);
+  EXPECT_EQ(m->body[0], 4);
+  EXPECT_EQ(m->body[1], 0);
+  EXPECT_GE(keepalives, 1);
+  EXPECT_GE(dt, 2500ms);
+  EXPECT_LE(dt, 4500ms);
+  EXPECT_FALSE(c.next(1s));
+  EXPECT_TRUE(c.eof());
+  auto st = status(b, "raw");
+  EXPECT_NE(st->state, SessionState::kEstablished);
+  EXPECT_NE(st->last_error.find("Hold Timer Expired"), std::string::npos) << st->last_error;
+}
+
+TEST_F(SpeakerTest, GarbageGetsHeaderErrorAndTheOtherSessionStaysUp) {
+  Pair s;
+  // B also knows a raw peer at fd00::2.
+  s.a.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true)});
+  auto cfg_a = speaker_cfg(65000, "10.0.0.1", s.pa);
+  cfg_a.peers.push_back(peer_cfg("::1", s.pb, 65000, "B"));
+  auto cfg_b = speaker_cfg(65000, "10.0.0.2", s.pb);
+  cfg_b.peers.push_back(peer_cfg("::1", s.pa, 65000, "A"));
+  auto raw = peer_cfg("fd00::2", 179, 65000, "raw");
+  raw.passive = true;
+  cfg_b.peers.push_back(raw);
+  ASSERT_TRUE(s.a.start(cfg_a, s.ca.sink(), s.ca.logger()));
+  ASSERT_TRUE(s.b.start(cfg_b, s.cb.sink(), s.cb.logger()));
+  ASSERT_TRUE(wait_for([&] { return s.established(); }, 5s)) << s.cb.dump_logs();
+  ASSERT_TRUE(wait_for([&] { return s.cb.size() == 1; }, 3s));
+
+  RawClient c("fd00::2", s.pb);
+  ASSERT_TRUE(c.connected());
+  c.send(std::vector<uint8_t>(19, 0));  // a header whose marker is not all ones
+  std::optional<RawMsg> m;
+  while ((m = c.next(2s)) && m->type != 3) {
+  }
+  ASSERT_TRUE(m) << "no NOTIFICATION";
+  ASSERT_GE(m->body.size(), 2u);
+  EXPECT_EQ(m->body[0], 1);  // Message Header Error
+  EXPECT_EQ(m->body[1], 1);  // Connection Not Synchronized (RFC 4271 6.1)
+  EXPECT_FALSE(c.next(1s));
+  EXPECT_TRUE(c.eof());
+  EXPECT_TRUE(s.established());
+  EXPECT_EQ(status(s.b, "A")->established_count, 1u);
+  EXPECT_EQ(status(s.b, "raw")->notifications_out, 1u);
+  EXPECT_EQ(s.cb.size(), 1u);
+}
+
+TEST_F(SpeakerTest, UnknownAddressIsClosedAtOnce) {
+  Collector cb;
+  Speaker b;
+  const uint16_t port = next_port();
+  auto cfg = speaker_cfg(65000, "10.0.0.2", port);
+  auto pc = peer_cfg("fd00::1", 179, 65000, "raw");
+  pc.passive = true;
+  cfg.peers.push_back(pc);
+  ASSERT_TRUE(b.start(cfg, cb.sink(), cb.logger()));
+  RawClient c("fd00::5", port);
+  ASSERT_TRUE(c.connected());
+  EXPECT_FALSE(c.next(2s));
+  EXPECT_TRUE(c.eof()) << "closed without a byte";
+  EXPECT_NE(cb.dump_logs().find("fd00::5"), std::string::npos);
+}
+
+// A peer without Extended Next Hop (1, 1, 2) gets no prefix (RFC 8950 4);
+// the same client with it gets them (the check is not vacuous).
+void check_enh(bool enh, const char* from) {
+  Collector cb;
+  Speaker b;
+  const uint16_t port = next_port();
+  auto cfg = speaker_cfg(65000, "10.0.0.2", port);
+  auto pc = peer_cfg(from, 179, 65000, "raw");
+  pc.passive = true;
+  cfg.peers.push_back(pc);
+  // Equal rules: one UPDATE carries both prefixes.
+  b.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true), rule("198.51.100.0/24", "2001:db8:a::/96", true)});
+  ASSERT_TRUE(b.start(cfg, cb.sink(), cb.logger()));
+  RawClient c(from, port);
+  ASSERT_TRUE(c.connected());
+  c.send(raw_open(65000, 90, 0x0a000009, enh));
+  c.send(frame(4, {}));
+  int updates = 0, with_prefixes = 0;
+  while (auto m = c.next(800ms)) {
+    if (m->type != 2) continue;
+    ++updates;
+    const UpdateShape u = shape_of(m->body);
+    if (u.mp_reach || u.nlri_len > 0) ++with_prefixes;
+  }
+  EXPECT_GE(updates, 1) << "at least End-of-RIB";
+  auto st = status(b, "raw");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->state, SessionState::kEstablished);
+  if (enh) {
+    EXPECT_EQ(with_prefixes, 1) << "two prefixes with equal rules, one UPDATE";
+    EXPECT_TRUE(st->can_announce);
+  } else {
+    EXPECT_EQ(with_prefixes, 0);
+    EXPECT_FALSE(st->can_announce);
+    EXPECT_NE(st->last_error.find("Extended Next Hop"), std::string::npos) << st->last_error;
+  }
+}
+
+TEST_F(SpeakerTest, NoExtendedNextHopNoAnnouncements) {
+  check_enh(false, "fd00::3");
+}
+TEST_F(SpeakerTest, ExtendedNextHopGetsAnnouncements) {
+  check_enh(true, "fd00::4");
+}
+
+TEST_F(SpeakerTest, Md5SameKeyEstablishesDifferentKeyDoesNot) {
+  {
+    Pair s;
+    auto cfg_a = speaker_cfg(65000, "10.0.0.1", s.pa);
+    auto pa = peer_cfg("::1", s.pb, 65000, "B");
+    pa.password = "s3cret";
+    cfg_a.peers.push_back(pa);
+    auto cfg_b = speaker_cfg(65000, "10.0.0.2", s.pb);
+    auto pb = peer_cfg("::1", s.pa, 65000, "A");
+    pb.password = "s3cret";
+    cfg_b.peers.push_back(pb);
+    ASSERT_TRUE(s.a.start(cfg_a, s.ca.sink(), s.ca.logger()));
+    ASSERT_TRUE(s.b.start(cfg_b, s.cb.sink(), s.cb.logger()));
+    ASSERT_TRUE(wait_for([&] { return s.established(); }, 5s)) << s.ca.dump_logs() << s.cb.dump_logs();
+  }
+  Pair s;
+  auto cfg_a = speaker_cfg(65000, "10.0.0.1", s.pa);
+  auto pa = peer_cfg("::1", s.pb, 65000, "B");
+  pa.password = "one";
+  cfg_a.peers.push_back(pa);
+  auto cfg_b = speaker_cfg(65000, "10.0.0.2", s.pb);
+  auto pb = peer_cfg("::1", s.pa, 65000, "A");
+  pb.password = "two";
+  cfg_b.peers.push_back(pb);
+  ASSERT_TRUE(s.a.start(cfg_a, s.ca.sink(), s.ca.logger()));
+  ASSERT_TRUE(s.b.start(cfg_b, s.cb.sink(), s.cb.logger()));
+  std::this_thread::sleep_for(2s);
+  for (auto* sp : {&s.a, &s.b}) {
+    for (const auto& st : sp->peers()) {
+      EXPECT_LT(st.state, SessionState::kOpenSent) << session_state_name(st.state);
+      EXPECT_EQ(st.msgs_in, 0u);
+    }
+  }
+  // The loops are healthy: a matching key (reconfigure) brings the session up.
+  pb.password = "one";
+  cfg_b.peers = {pb};
+  ASSERT_TRUE(s.b.reconfigure(cfg_b));
+  ASSERT_TRUE(wait_for([&] { return s.established(); }, 8s)) << s.ca.dump_logs() << s.cb.dump_logs();
+}
+
+TEST_F(SpeakerTest, ConnectRetryBacksOff) {
+  Collector ca;
+  Speaker a;
+  auto cfg = speaker_cfg(65000, "10.0.0.1", next_port());
+  cfg.peers.push_back(peer_cfg("fd00::6", 9, 65000, "nobody"));  // nothing listens: refused at once
+  ASSERT_TRUE(a.start(cfg, ca.sink(), ca.logger()));
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_for(
+      [&] { return status(a, "nobody")->connect_attempts == 1 && status(a, "nobody")->state == SessionState::kActive; },
+      1s));
+  EXPECT_EQ(status(a, "nobody")->connect_retry_s, 1u);
+  EXPECT_NE(status(a, "nobody")->last_error.find("refused"), std::string::npos) << status(a, "nobody")->last_error;
+  // Attempts at 0, 1 and 3 s: 1 s, then 2 s (doubled, the ceiling).
+  ASSERT_TRUE(wait_for([&] { return status(a, "nobody")->connect_attempts >= 2; }, 2s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
+  ASSERT_TRUE(wait_for([&] { return status(a, "nobody")->connect_attempts >= 3; }, 3s));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 2800ms);
+  ASSERT_TRUE(wait_for([&] { return status(a, "nobody")->state == SessionState::kActive; }, 1s));
+  EXPECT_EQ(status(a, "nobody")->connect_retry_s, 2u);
+}
+
+TEST_F(SpeakerTest, StartFailsOnAPortInUseAndABadAuthorizationFile) {
+  Collector c;
+  Speaker a, b;
+  const uint16_t port = next_port();
+  ASSERT_TRUE(a.start(speaker_cfg(65000, "10.0.0.1", port), c.sink(), c.logger()));
+  auto r = b.start(speaker_cfg(65000, "10.0.0.2", port), c.sink(), c.logger());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().find("in use"), std::string::npos) << r.error();
+  Speaker d;
+  auto cfg = speaker_cfg(65000, "10.0.0.3", next_port());
+  cfg.authorization_file = "/nonexistent/auth.txt";
+  auto r2 = d.start(cfg, c.sink(), c.logger());
+  ASSERT_FALSE(r2);
+  EXPECT_NE(r2.error().find("/nonexistent/auth.txt"), std::string::npos) << r2.error();
+}
+
+TEST_F(SpeakerTest, ReconfigureRefusesImmutableFields) {
+  Collector c;
+  Speaker a;
+  auto cfg = speaker_cfg(65000, "10.0.0.1", next_port());
+  ASSERT_TRUE(a.start(cfg, c.sink(), c.logger()));
+  auto bad = cfg;
+  bad.asn = 65001;
+  EXPECT_FALSE(a.reconfigure(bad));
+  EXPECT_EQ(a.config().asn, 65000u);
+  auto good = cfg;
+  good.hold_time = 30;
+  EXPECT_TRUE(a.reconfigure(good));
+  EXPECT_EQ(a.config().hold_time, 30);
+}
+
+}  // namespace
