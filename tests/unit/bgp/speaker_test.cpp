@@ -6,21 +6,27 @@
 // without it every test is skipped) so that it owns the ports and can give
 // the raw clients their own loopback addresses fd00::1..fd00::9.
 #include "bgp/speaker.h"
+#include "bgp/wire.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -634,6 +640,94 @@ TEST_F(SpeakerTest, ReconfigureRefusesImmutableFields) {
   good.hold_time = 30;
   EXPECT_TRUE(a.reconfigure(good));
   EXPECT_EQ(a.config().hold_time, 30);
+}
+
+std::string run_cmd(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) out.append(buf.data(), n);
+  pclose(f);
+  return out;
+}
+
+// Interop with an unmodified GoBGP (Debian's gobgpd 3.10) as an eBGP peer:
+// the session comes up and GoBGP's Adj-RIB-In holds our rules (RFC 8950
+// next hop, attribute 23). Skipped only when gobgpd is not installed.
+TEST_F(SpeakerTest, GobgpInterop) {
+  if (access("/usr/bin/gobgpd", X_OK) != 0 || access("/usr/bin/gobgp", X_OK) != 0) {
+    GTEST_SKIP() << "gobgpd not installed";
+  }
+  char dir_tmpl[] = "/tmp/edge46-gobgp-XXXXXX";
+  const std::string dir = mkdtemp(dir_tmpl);
+  const uint16_t gport = next_port(), sport = next_port();
+  {
+    std::ofstream conf(dir + "/gobgpd.toml");
+    conf << "[global.config]\n  as = 65001\n  router-id = \"10.0.0.9\"\n  port = " << gport
+         << "\n  local-address-list = [\"::1\"]\n"
+         << "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"::1\"\n    peer-as = 65000\n"
+         << "  [neighbors.transport.config]\n    remote-port = " << sport << "\n    passive-mode = true\n"
+         << "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n";
+  }
+  const std::string api = "127.0.0.1:" + std::to_string(next_port());
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string log = dir + "/gobgpd.log";
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl("/usr/bin/gobgpd", "gobgpd", "-f", (dir + "/gobgpd.toml").c_str(), "-t", "toml", "-p",
+          ("--api-hosts=" + api).c_str(), "--pprof-disable", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const std::string cli = "/usr/bin/gobgp --host 127.0.0.1 --port " + api.substr(api.find(':') + 1) + " ";
+  Collector ca;
+  Speaker a;
+  auto cfg = speaker_cfg(65000, "10.0.0.1", sport);
+  // Without the Tunnel Egress Endpoint sub-TLV: GoBGP 3.10 discards an
+  // attribute 23 whose sub-TLV 6 carries the 4-octet AS field that
+  // wire.cpp writes (it parses RFC 9012 3.1's Reserved(4) AFI(2) Address).
+  cfg.egress_endpoint = false;
+  cfg.peers.push_back(peer_cfg("::1", gport, 65001, "gobgp"));
+  a.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true), rule("198.51.100.0/24", "2001:db8:a::/96", false),
+                     rule("0.0.0.0/0", "2001:db8:d::/96", true, true)});
+  ASSERT_TRUE(a.start(cfg, ca.sink(), ca.logger()));
+  const bool up = wait_for([&] { return is_established(a, "gobgp"); }, 10s);
+  std::string adj_in;
+  if (up) {
+    wait_for(
+        [&] {
+          adj_in = run_cmd(cli + "neighbor ::1 adj-in -a ipv4 2>&1");
+          return adj_in.find("198.51.100.0/24") != std::string::npos;
+        },
+        5s);
+  }
+  const auto st = status(a, "gobgp");
+  const auto adv = a.advertised("gobgp", std::nullopt);
+  const std::string neighbor = run_cmd(cli + "neighbor 2>&1");
+  const std::string adj_json = run_cmd(cli + "-j neighbor ::1 adj-in -a ipv4 2>&1");
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  const std::string glog = run_cmd("cat " + dir + "/gobgpd.log");
+  run_cmd("rm -rf " + dir);
+  ASSERT_TRUE(up) << ca.dump_logs() << glog;
+  std::cout << "gobgp neighbor:\n" << neighbor << "gobgp adj-in:\n" << adj_in;
+  EXPECT_NE(neighbor.find("Establ"), std::string::npos) << neighbor;
+  EXPECT_NE(adj_in.find("192.0.2.0/24"), std::string::npos) << adj_in;
+  EXPECT_NE(adj_in.find("198.51.100.0/24"), std::string::npos) << adj_in;
+  EXPECT_NE(adj_in.find("2001:db8:ffff::1"), std::string::npos) << "the RFC 8950 next hop: " << adj_in;
+  EXPECT_EQ(adj_in.find("0.0.0.0/0"), std::string::npos) << "no default rule over eBGP: " << adj_in;
+  for (const auto& e : adv) std::cout << "sent " << net::to_string(e.prefix) << " " << to_hex(e.attr_raw) << "\n";
+  // Attribute 23 with our tunnel type and sub-TLV, kept whole.
+  EXPECT_NE(adj_json.find("\"type\":23"), std::string::npos) << adj_json;
+  EXPECT_NE(adj_json.find("\"type\":65534"), std::string::npos) << adj_json;
+  EXPECT_NE(adj_json.find("\"type\":126"), std::string::npos) << adj_json;
+  EXPECT_NE(adj_in.find("806020010db8000a000000000000"), std::string::npos) << "T=1, /96, 2001:db8:a::";
+  EXPECT_EQ(glog.find("discarded"), std::string::npos) << glog;
+  EXPECT_TRUE(st->can_announce) << st->last_error;
+  EXPECT_TRUE(st->peer_caps.ext_next_hop);
 }
 
 }  // namespace
