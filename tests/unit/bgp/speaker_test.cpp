@@ -730,4 +730,210 @@ TEST_F(SpeakerTest, GobgpInterop) {
   EXPECT_TRUE(st->peer_caps.ext_next_hop);
 }
 
+// A passive raw peer at `from` for a speaker on `port`.
+struct RawPeerSpeaker {
+  Collector col;
+  Speaker sp;
+  uint16_t port = next_port();
+  explicit RawPeerSpeaker(const char* from, uint32_t max_prefix = 0, MaxPrefixAction action = MaxPrefixAction::kWarn) {
+    auto cfg = speaker_cfg(65000, "10.0.0.2", port);
+    auto pc = peer_cfg(from, 179, 65000, "raw");
+    pc.passive = true;
+    pc.max_prefix = max_prefix;
+    pc.max_prefix_action = action;
+    cfg.peers.push_back(pc);
+    EXPECT_TRUE(sp.start(cfg, col.sink(), col.logger()));
+  }
+};
+
+// The next NOTIFICATION on c (skipping the rest), as (code, subcode).
+std::optional<std::pair<int, int>> next_notification(RawClient& c) {
+  while (auto m = c.next(3s)) {
+    if (m->type == 3 && m->body.size() >= 2) return std::make_pair(int{m->body[0]}, int{m->body[1]});
+  }
+  return std::nullopt;
+}
+
+TEST_F(SpeakerTest, KeepaliveBeforeOpenIsAnFsmError) {
+  RawPeerSpeaker s("fd00::1");
+  RawClient c("fd00::1", s.port);
+  ASSERT_TRUE(c.connected());
+  c.send(frame(4, {}));
+  EXPECT_EQ(next_notification(c), std::make_pair(5, 1));  // RFC 6608: unexpected in OpenSent
+  EXPECT_FALSE(c.next(1s));
+  EXPECT_TRUE(c.eof());
+}
+
+TEST_F(SpeakerTest, OpenWithTheWrongAsIsRefused) {
+  RawPeerSpeaker s("fd00::1");
+  RawClient c("fd00::1", s.port);
+  ASSERT_TRUE(c.connected());
+  c.send(raw_open(65009, 90, 0x0a000009, true));
+  EXPECT_EQ(next_notification(c), std::make_pair(2, 2));  // Bad Peer AS
+}
+
+TEST_F(SpeakerTest, IbgpOpenWithOurIdentifierIsRefused) {
+  RawPeerSpeaker s("fd00::1");
+  RawClient c("fd00::1", s.port);
+  ASSERT_TRUE(c.connected());
+  c.send(raw_open(65000, 90, 0x0a000002, true));          // 10.0.0.2, the speaker's own
+  EXPECT_EQ(next_notification(c), std::make_pair(2, 3));  // Bad BGP Identifier
+}
+
+// RFC 4271 4.3 UPDATE announcing `prefixes` (all /24) in MP_REACH_NLRI
+// (RFC 4760 3, AFI 1 SAFI 1, RFC 8950 16-octet next hop), iBGP attributes,
+// and the 4map6 rule as the standalone attribute 255 (flags 0xC0): T flag,
+// length 96, 2001:db8:7::.
+std::vector<uint8_t> raw_update(const std::vector<std::array<uint8_t, 3>>& prefixes) {
+  std::vector<uint8_t> mp = {0, 1, 1, 16, 0x20, 0x01, 0x0d, 0xb8, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+  for (const auto& p : prefixes) mp.insert(mp.end(), {24, p[0], p[1], p[2]});
+  std::vector<uint8_t> attrs = {0x40, 1,  1,
+                                0,            // ORIGIN IGP
+                                0x40, 2,  0,  // AS_PATH empty (iBGP)
+                                0x40, 5,  4,
+                                0,    0,  0,
+                                100,  // LOCAL_PREF 100
+                                0x80, 14, static_cast<uint8_t>(mp.size())};
+  attrs.insert(attrs.end(), mp.begin(), mp.end());
+  attrs.insert(attrs.end(), {0xC0, 255, 14, 0x80, 96, 0x20, 0x01, 0x0d, 0xb8, 0, 7, 0, 0, 0, 0, 0, 0});
+  std::vector<uint8_t> body = {0, 0, static_cast<uint8_t>(attrs.size() >> 8), static_cast<uint8_t>(attrs.size())};
+  body.insert(body.end(), attrs.begin(), attrs.end());
+  return frame(2, body);
+}
+
+void open_session(RawClient& c) {
+  c.send(raw_open(65000, 90, 0x0a000009, true));
+  c.send(frame(4, {}));
+}
+
+TEST_F(SpeakerTest, ReceivedRulesReachTheSinkAndGoStaleOnLoss) {
+  RawPeerSpeaker s("fd00::1");
+  auto c = std::make_unique<RawClient>("fd00::1", s.port);
+  ASSERT_TRUE(c->connected());
+  open_session(*c);
+  ASSERT_TRUE(wait_for([&] { return is_established(s.sp, "raw"); }, 2s));
+  c->send(raw_update({{{192, 0, 2}}, {{198, 51, 100}}}));
+  c->send(frame(2, {0, 0, 0, 0}));  // End-of-RIB for IPv4 unicast (RFC 4724 2)
+  ASSERT_TRUE(wait_for([&] { return s.col.size() == 2; }, 2s)) << s.col.dump_logs();
+  EXPECT_EQ(s.col.get(p4("192.0.2.0/24")), target("2001:db8:7::/96", true));
+  EXPECT_EQ(s.col.get(p4("198.51.100.0/24")), target("2001:db8:7::/96", true));
+  EXPECT_EQ(s.sp.prefix_count(), 2u);
+  EXPECT_TRUE(wait_for([&] { return status(s.sp, "raw")->updates_in == 2; }, 1s)) << "the UPDATE and End-of-RIB";
+  c.reset();  // the session is lost: stale for 1 s, then gone
+  ASSERT_TRUE(wait_for([&] { return !is_established(s.sp, "raw"); }, 2s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(s.col.size(), 2u);
+  EXPECT_TRUE(wait_for([&] { return s.col.size() == 0; }, 2s));
+}
+
+TEST_F(SpeakerTest, MaxPrefixTeardownSendsCeaseAndHoldsDown) {
+  RawPeerSpeaker s("fd00::1", 1, MaxPrefixAction::kTeardown);
+  {
+    RawClient c("fd00::1", s.port);
+    ASSERT_TRUE(c.connected());
+    open_session(c);
+    ASSERT_TRUE(wait_for([&] { return is_established(s.sp, "raw"); }, 2s));
+    c.send(raw_update({{{192, 0, 2}}, {{198, 51, 100}}, {{203, 0, 113}}}));
+    EXPECT_EQ(next_notification(c), std::make_pair(6, 1));  // Cease / Maximum Number of Prefixes Reached
+  }
+  // Held down (connect_retry_max, 2 s here): a new connection is closed at once.
+  RawClient again("fd00::1", s.port);
+  EXPECT_FALSE(again.next(1s));
+  EXPECT_TRUE(again.eof());
+  EXPECT_NE(status(s.sp, "raw")->last_error.find("Maximum Number of Prefixes"), std::string::npos);
+}
+
+// RFC 4271 6.8 with a raw peer that both accepts our connection and opens
+// its own: the connection initiated by the higher BGP identifier stays.
+void check_collision(uint32_t raw_id, bool ours_survives) {
+  // The raw side listens where the speaker connects.
+  const int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in6 la{};
+  la.sin6_family = AF_INET6;
+  const uint16_t raw_port = next_port();
+  la.sin6_port = htons(raw_port);
+  inet_pton(AF_INET6, "fd00::7", &la.sin6_addr);
+  ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&la), sizeof(la)), 0);
+  ASSERT_EQ(listen(lfd, 4), 0);
+  Collector col;
+  Speaker sp;
+  auto cfg = speaker_cfg(65000, "10.0.0.5", next_port());
+  cfg.peers.push_back(peer_cfg("fd00::7", raw_port, 65000, "raw"));
+  ASSERT_TRUE(sp.start(cfg, col.sink(), col.logger()));
+  pollfd pfd{lfd, POLLIN, 0};
+  ASSERT_EQ(poll(&pfd, 1, 3000), 1);
+  const int afd = accept(lfd, nullptr, nullptr);  // the speaker's connection
+  ASSERT_GE(afd, 0);
+  RawClient mine("fd00::7", cfg.port);  // ours, into the speaker
+  ASSERT_TRUE(mine.connected());
+  auto o1 = mine.next(2s);
+  ASSERT_TRUE(o1);
+  EXPECT_EQ(o1->type, 1);
+  mine.send(raw_open(65000, 90, raw_id, true));  // the OPEN that reveals the collision
+  const auto n = next_notification(mine);
+  // The speaker's own connection: read what it got (OPEN, maybe Cease 7).
+  std::vector<uint8_t> got;
+  for (;;) {
+    pollfd q{afd, POLLIN, 0};
+    if (poll(&q, 1, 500) <= 0) break;
+    uint8_t buf[4096];
+    const ssize_t r = recv(afd, buf, sizeof(buf), 0);
+    if (r <= 0) break;
+    got.insert(got.end(), buf, buf + r);
+  }
+  ::close(afd);
+  ::close(lfd);
+  // A NOTIFICATION 6/7 is 21 octets: header type 3, code 6, subcode 7.
+  bool cease_on_ours = false;
+  for (std::size_t i = 0; i + 21 <= got.size();) {
+    const std::size_t len = std::size_t{got[i + 16]} << 8 | got[i + 17];
+    if (got[i + 18] == 3 && got[i + 19] == 6 && got[i + 20] == 7) cease_on_ours = true;
+    if (len < 19) break;
+    i += len;
+  }
+  if (ours_survives) {
+    // The speaker's connection (10.0.0.5 > raw id) stays; the raw one is closed.
+    EXPECT_EQ(n, std::make_pair(6, 7));
+    EXPECT_FALSE(cease_on_ours);
+  } else {
+    EXPECT_FALSE(n) << "the raw peer's connection must stay";
+    EXPECT_TRUE(cease_on_ours);
+  }
+}
+
+TEST_F(SpeakerTest, CollisionKeepsTheHigherIdentifiersConnection) {
+  check_collision(0x0a000009, /*ours_survives=*/false);  // 10.0.0.9 > 10.0.0.5
+  check_collision(0x0a000001, /*ours_survives=*/true);   // 10.0.0.1 < 10.0.0.5
+}
+
+TEST_F(SpeakerTest, AuthorizationFileIsReloadedAndBadContentKeepsTheOld) {
+  char tmpl[] = "/tmp/edge46-auth-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  const std::string path = tmpl;
+  auto write = [&](const std::string& text) {
+    std::ofstream f(path, std::ios::trunc);
+    f << text;
+  };
+  write("192.0.2.0/24 2001:db8:a::/96\n");
+  Collector col;
+  Speaker sp;
+  auto cfg = speaker_cfg(65000, "10.0.0.2", next_port());
+  cfg.authorization_file = path;
+  ASSERT_TRUE(sp.start(cfg, col.sink(), col.logger()));
+  EXPECT_EQ(sp.authorization_status(), "1 tuples from " + path);
+  write("192.0.2.0/24 2001:db8:a::/96\nthis is not a tuple\n");
+  ASSERT_TRUE(wait_for([&] { return sp.authorization_status().rfind("error: ", 0) == 0; }, 3s))
+      << sp.authorization_status();
+  EXPECT_NE(sp.authorization_status().find("(kept 1)"), std::string::npos) << sp.authorization_status();
+  write("192.0.2.0/24 2001:db8:a::/96\n198.51.100.0/24 maxlen 26 2001:db8:b::/96 as 65003\n");
+  EXPECT_TRUE(wait_for([&] { return sp.authorization_status() == "2 tuples from " + path; }, 3s))
+      << sp.authorization_status();
+  sp.stop();
+  std::remove(path.c_str());
+}
+
 }  // namespace
