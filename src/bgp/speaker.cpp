@@ -148,6 +148,7 @@ struct Peer {
   TimePoint stale_deadline = kNever;
   bool eor_received = false;  // End-of-RIB since the session came up
   TimePoint last_change = Clock::now();
+  TimePoint established_at;               // uptime while Established
   std::map<PrefixKey, AdvEntry> adj_out;  // what the peer has been sent
   PeerStatus st;                          // counters, last_error, caps, ... (state and uptime computed)
 };
@@ -850,6 +851,7 @@ struct Speaker::Impl {
     c.st = ConnState::kEstablished;
     const auto now = Clock::now();
     p.last_change = now;
+    p.established_at = now;
     p.retry_interval = lcfg_.connect_retry;  // backoff reset
     p.st.connect_retry_s = lcfg_.connect_retry;
     p.retry_deadline = kNever;
@@ -1204,7 +1206,9 @@ struct Speaker::Impl {
     }
     if (!running_) state = SessionState::kIdle;
     s.state = state;
-    s.uptime_s = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - p.last_change).count());
+    // A refused second connection must not reset an established session's uptime.
+    const TimePoint since = state == SessionState::kEstablished ? p.established_at : p.last_change;
+    s.uptime_s = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now - since).count());
     if (const PeerCounters* rc = rib_->counters(p.id)) s.rib = *rc;
     return s;
   }

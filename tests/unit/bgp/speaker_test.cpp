@@ -936,4 +936,21 @@ TEST_F(SpeakerTest, AuthorizationFileIsReloadedAndBadContentKeepsTheOld) {
   std::remove(path.c_str());
 }
 
+TEST_F(SpeakerTest, ReconfigureRemovingAPeerSendsCeaseAndDropsItsRules) {
+  Pair s;
+  s.a.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true)});
+  s.start(65000, 65000, /*stale_b=*/30);
+  ASSERT_TRUE(wait_for([&] { return s.established(); }, 5s)) << s.cb.dump_logs();
+  ASSERT_TRUE(wait_for([&] { return s.cb.size() == 1; }, 3s));
+  auto cfg_b = s.b.config();
+  cfg_b.peers.clear();
+  ASSERT_TRUE(s.b.reconfigure(cfg_b));
+  // Removed, not lost: no stale time (30 s here) for a de-configured peer.
+  EXPECT_TRUE(wait_for([&] { return s.cb.size() == 0; }, 2s));
+  EXPECT_TRUE(s.b.peers().empty());
+  EXPECT_TRUE(
+      wait_for([&] { return status(s.a, "B")->last_error.find("Peer De-configured") != std::string::npos; }, 2s))
+      << status(s.a, "B")->last_error;
+}
+
 }  // namespace
