@@ -953,4 +953,45 @@ TEST_F(SpeakerTest, ReconfigureRemovingAPeerSendsCeaseAndDropsItsRules) {
       << status(s.a, "B")->last_error;
 }
 
+// A measurement, not a check (run by hand:
+// bgp_speaker --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'):
+// 100k rules from A to B over iBGP, grouped (one Pref6) and one per prefix.
+TEST_F(SpeakerTest, DISABLED_Throughput) {
+  for (const bool grouped : {true, false}) {
+    Pair s;
+    std::atomic<std::size_t> batches{0};
+    std::vector<LocalRule> rules;
+    for (uint32_t i = 0; i < 100000; ++i) {
+      LocalRule r;
+      r.prefix = net::Ipv4Prefix{net::Ipv4Addr{0x0a000000u + (i << 8)}, 24};
+      r.rule.translate = true;
+      r.rule.pref6 =
+          grouped
+              ? p6("2001:db8:a::/96")
+              : net::Ipv6Prefix{net::Ipv6Addr::from_u128((net::u128{0x20010db8} << 96) | (net::u128{i + 1} << 32)), 96};
+      rules.push_back(r);
+    }
+    s.a.set_local_rules(rules);
+    auto inner = s.cb.sink();
+    auto cfg_a = speaker_cfg(65000, "10.0.0.1", s.pa);
+    cfg_a.peers.push_back(peer_cfg("::1", s.pb, 65000, "B"));
+    auto cfg_b = speaker_cfg(65000, "10.0.0.2", s.pb);
+    cfg_b.peers.push_back(peer_cfg("::1", s.pa, 65000, "A"));
+    ASSERT_TRUE(s.b.start(
+        cfg_b,
+        [&](std::span<const MrChange> b) {
+          ++batches;
+          inner(b);
+        },
+        s.cb.logger()));
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(s.a.start(cfg_a, s.ca.sink(), s.ca.logger()));
+    ASSERT_TRUE(wait_for([&] { return s.cb.size() == rules.size(); }, 60s));
+    const auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << (grouped ? "grouped" : "one Pref6 per prefix") << ": " << rules.size() << " rules in " << dt << " s ("
+              << static_cast<double>(rules.size()) / dt << " rules/s), " << batches << " sink batches, "
+              << status(s.a, "B")->updates_out << " UPDATEs\n";
+  }
+}
+
 }  // namespace
