@@ -132,7 +132,7 @@ constexpr uint8_t kOrigin = 1, kAsPath = 2, kNextHop = 3, kMed = 4, kLocalPref =
 }  // namespace attr
 
 // Attribute Flags (RFC 4271 4.3).
-constexpr uint8_t kOptional = 0x80, kTransitive = 0x40, kPartial = 0x20, kExtLength = 0x10;
+constexpr uint8_t kOptional = 0x80, kTransitive = 0x40, kExtLength = 0x10;  // Partial (0x20) is kept as received
 constexpr uint8_t kWellKnown = kTransitive, kOptTrans = kOptional | kTransitive, kOptNonTrans = kOptional;
 
 constexpr uint8_t kSubTlvEgress = 6;  // RFC 9012 3.1 Tunnel Egress Endpoint
