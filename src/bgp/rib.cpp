@@ -296,7 +296,8 @@ struct Rib::Impl {
   std::shared_ptr<const Authorization> auth;
   std::size_t prefix_count = 0;
   std::size_t route_count = 0;
-  std::vector<std::size_t> scratch;
+  std::vector<std::size_t> scratch;        // select_best's candidates
+  std::vector<const Peer*> scratch_peers;  // and their peers
 
   explicit Impl(RibConfig c) : cfg(c) {}
   // The table's destructor frees the route arrays; the PathInfos go here.
@@ -382,7 +383,8 @@ struct Rib::Impl {
     }
     if (cand.empty()) return -1;
     if (cand.size() == 1) return static_cast<int>(cand[0]);
-    std::vector<const Peer*> pe(s.n, nullptr);
+    auto& pe = scratch_peers;
+    pe.assign(s.n, nullptr);
     static const Peer kNoPeer{};
     for (std::size_t i : cand) {
       auto it = peers.find(rs[i].peer);
