@@ -106,6 +106,8 @@ struct PeerStatus {
   bool can_announce = false;       // Established and the peer advertised ENH for the tuple
   std::string last_error;          // last NOTIFICATION sent/received or socket error, with direction
   uint64_t established_count = 0;  // transitions into Established
+  uint64_t connect_attempts = 0;   // outgoing TCP connects started
+  uint32_t connect_retry_s = 0;    // the current connect-retry interval (backoff), seconds
   uint64_t msgs_in = 0, msgs_out = 0, updates_in = 0, updates_out = 0;
   uint64_t notifications_in = 0, notifications_out = 0;
   std::size_t advertised = 0;  // prefixes currently advertised to it
