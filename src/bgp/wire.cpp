@@ -245,11 +245,13 @@ std::optional<std::string> parse_tunnel_subtlvs(std::span<const uint8_t> v, cons
       rule.egress = egress;
       ours = true;
     } else if (type == kSubTlvEgress) {
-      // RFC 9012 3.1: Reserved(4) AS(4) AFI(2) Address; the length must
-      // agree with the AFI (0: no address, 1: 4 octets, 2: 16).
+      // RFC 9012 3.1: Reserved(4) AFI(2) Address; the length must agree
+      // with the AFI (0: no address, 1: 4 octets, 2: 16). (The AS field of
+      // the tunnel-encaps drafts is not in the RFC; GoBGP reads it the
+      // RFC's way and drops an attribute written the drafts' way.)
       Reader e(value);
-      if (!e.has(10)) return "Tunnel Egress Endpoint sub-TLV too short";
-      e.take(8);
+      if (!e.has(6)) return "Tunnel Egress Endpoint sub-TLV too short";
+      e.take(4);
       const uint16_t afi = e.u16();
       const std::size_t want = afi == 0 ? 0 : afi == kAfiIpv4 ? 4 : afi == kAfiIpv6 ? 16 : e.left();
       if (e.left() != want) return "Tunnel Egress Endpoint length disagrees with its AFI";
@@ -790,10 +792,9 @@ std::vector<uint8_t> encode_rule_attribute(const FourMap6& rule, Shape shape, co
   }
   put_bytes(subs, body);
   if (rule.egress) {
-    // RFC 9012 3.1: Reserved(4) AS(4, 0: not given) AFI 2 Address(16).
+    // RFC 9012 3.1: Reserved(4) AFI 2 Address(16).
     put8(subs, kSubTlvEgress);
-    put8(subs, 26);
-    put32(subs, 0);
+    put8(subs, 22);
     put32(subs, 0);
     put16(subs, kAfiIpv6);
     put_bytes(subs, rule.egress->bytes);

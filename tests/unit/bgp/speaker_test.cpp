@@ -686,10 +686,11 @@ TEST_F(SpeakerTest, GobgpInterop) {
   Collector ca;
   Speaker a;
   auto cfg = speaker_cfg(65000, "10.0.0.1", sport);
-  // Without the Tunnel Egress Endpoint sub-TLV: GoBGP 3.10 discards an
-  // attribute 23 whose sub-TLV 6 carries the 4-octet AS field that
-  // wire.cpp writes (it parses RFC 9012 3.1's Reserved(4) AFI(2) Address).
-  cfg.egress_endpoint = false;
+  // With the Tunnel Egress Endpoint sub-TLV (the default): GoBGP 3.10
+  // parses RFC 9012 3.1's Reserved(4) AFI(2) Address and discards the whole
+  // attribute 23 when that sub-TLV is malformed (it once was: the drafts'
+  // AS field).
+  ASSERT_TRUE(cfg.egress_endpoint);
   cfg.peers.push_back(peer_cfg("::1", gport, 65001, "gobgp"));
   a.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true), rule("198.51.100.0/24", "2001:db8:a::/96", false),
                      rule("0.0.0.0/0", "2001:db8:d::/96", true, true)});
@@ -724,6 +725,7 @@ TEST_F(SpeakerTest, GobgpInterop) {
   EXPECT_NE(adj_json.find("\"type\":23"), std::string::npos) << adj_json;
   EXPECT_NE(adj_json.find("\"type\":65534"), std::string::npos) << adj_json;
   EXPECT_NE(adj_json.find("\"type\":126"), std::string::npos) << adj_json;
+  EXPECT_NE(adj_json.find("\"type\":6"), std::string::npos) << "the Tunnel Egress Endpoint: " << adj_json;
   EXPECT_NE(adj_in.find("806020010db8000a000000000000"), std::string::npos) << "T=1, /96, 2001:db8:a::";
   EXPECT_EQ(glog.find("discarded"), std::string::npos) << glog;
   EXPECT_TRUE(st->can_announce) << st->last_error;

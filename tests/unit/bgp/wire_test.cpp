@@ -249,18 +249,18 @@ TEST(WireHex, LowerCase) {
 // encapsulate, next hop and egress 2001:db8:ffff::3, empty AS_PATH,
 // LOCAL_PREF 100, iBGP.
 constexpr std::string_view kDocUpdate =
-    "006e 02"
+    "006a 02"
     "0000"  // Withdrawn Routes Length
-    "0057"  // Total Path Attribute Length (87)
+    "0053"  // Total Path Attribute Length (83)
     // MP_REACH_NLRI: opt non-transitive, type 14, 25 octets
     "80 0e 19  0001 01  10 20010db8ffff00000000000000000003  00  18 c63364"
-    "40 01 01 00"                                                     // ORIGIN IGP
-    "40 02 00"                                                        // AS_PATH empty
-    "40 05 04 00000064"                                               // LOCAL_PREF 100
-    "c0 17 2a"                                                        // TUNNEL_ENCAP, opt transitive, 42 octets
-    "fffe 0026"                                                       // Tunnel TLV type 0xFFFE, 38 octets
-    "7e 08 00 30 20010db80003"                                        // 4map6 sub-TLV 126: flags 0, /48, 6 octets
-    "06 1a 00000000 00000000 0002 20010db8ffff00000000000000000003";  // Tunnel Egress Endpoint
+    "40 01 01 00"                                            // ORIGIN IGP
+    "40 02 00"                                               // AS_PATH empty
+    "40 05 04 00000064"                                      // LOCAL_PREF 100
+    "c0 17 26"                                               // TUNNEL_ENCAP, opt transitive, 38 octets
+    "fffe 0022"                                              // Tunnel TLV type 0xFFFE, 34 octets
+    "7e 08 00 30 20010db80003"                               // 4map6 sub-TLV 126: flags 0, /48, 6 octets
+    "06 16 00000000 0002 20010db8ffff00000000000000000003";  // Tunnel Egress Endpoint (RFC 9012 3.1)
 
 Announce doc_announce() {
   Announce a;
@@ -337,7 +337,7 @@ TEST(WireUpdate, ParseTunnelEncapFieldByField) {
   EXPECT_FALSE(u.attrs.rule.is_default);
   EXPECT_EQ(u.attrs.rule.pref6, p6("2001:db8:3::/48"));
   EXPECT_EQ(u.attrs.rule.egress, v6("2001:db8:ffff::3"));
-  EXPECT_EQ(u.attrs.rule_attr_raw, hex("c0 17 2a fffe 0026 7e 08 00 30 20010db80003 06 1a 00000000 00000000 0002 "
+  EXPECT_EQ(u.attrs.rule_attr_raw, hex("c0 17 26 fffe 0022 7e 08 00 30 20010db80003 06 16 00000000 0002 "
                                        "20010db8ffff00000000000000000003"));
   EXPECT_TRUE(u.attrs.other.empty());
 }
@@ -468,7 +468,7 @@ TEST(WireUpdate, MalformedRuleIsNotAReset) {
       // Tunnel TLV length past the attribute.
       {with_tunnel("7e 04 00 10 2001", 9), "overruns"},
       // Egress endpoint AFI 2 with 4 octets of address.
-      {with_tunnel("7e 04 00 10 2001 06 0e 00000000 00000000 0002 c0000201"), "AFI"},
+      {with_tunnel("7e 04 00 10 2001 06 0a 00000000 0002 c0000201"), "AFI"},
   };
   for (const auto& [m, why] : cases) {
     SCOPED_TRACE(m);
@@ -744,7 +744,7 @@ TEST(WireDoc, HexDumpMatchesEncoder) {
     if (bar != std::string::npos) octets += line.substr(0, bar);
   }
   const auto dump = hex(octets);
-  EXPECT_EQ(dump.size(), 110u);
+  EXPECT_EQ(dump.size(), 106u);
   EXPECT_EQ(to_hex(dump), to_hex(hex(msg(kDocUpdate))));
   const std::vector<net::Ipv4Prefix> pfx{p4("198.51.100.0/24")};
   auto m = encode_announce(pfx, doc_announce(), ibgp());
