@@ -514,7 +514,11 @@ int run(int argc, char** argv) {
     for (const auto& p : b["peers"]) {
       rows.push_back({scalar(p["name"]), scalar(p["address"]), scalar(p["asn"]), scalar(p["state"]),
                       duration(p["uptime_seconds"].get<uint64_t>()), scalar(p["received"]), scalar(p["accepted"]),
-                      scalar(p["stale"]), scalar(p["advertised"]), scalar(p["last_error"])});
+                      scalar(p["stale"]), scalar(p["advertised"]),
+                      // An established session that announces needs no word;
+                      // otherwise why it is down or silent.
+                      scalar(p["state"]) == "Established" && p.value("can_announce", false) ? std::string()
+                                                                                            : scalar(p["last_error"])});
     }
     print_table({"Name", "Address", "AS", "State", "Since", "Received", "Accepted", "Stale", "Advertised", "Info"},
                 rows);

@@ -180,6 +180,7 @@ Json bgp_command(DaemonState& st, const std::string& cmd, const Json& req) {
                            {"accepted", p.rib.accepted},
                            {"stale", p.rib.stale},
                            {"advertised", p.advertised},
+                           {"can_announce", p.can_announce},
                            {"last_error", p.last_error}});
     }
     return Json{

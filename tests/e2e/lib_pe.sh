@@ -518,17 +518,55 @@ accept = "$accept"
 prefer = "$prefer"
 ipv4 = ["$(pe_var "$pe" BLOCK4)"]
 EOF2
-    for other in $PE_NODES; do
-      [ "$other" = "$pe" ] && continue
-      [ "$other" = "$PE_DEFAULT" ] && continue
-      printf '\n[[pe.rule]]\nprefix = "%s"\npref6 = "%s"\nmodes = "%s"\n' \
-        "$(pe_var "$other" BLOCK4)" "$(pe_var "$other" PREF6)" "$rmodes"
-    done
-    if [ "$pe" != "$PE_DEFAULT" ]; then
-      printf '\n[[pe.rule]]\nprefix = "0.0.0.0/0"\npref6 = "%s"\nmodes = "%s"\n' "$(pe_var "$PE_DEFAULT" PREF6)" "$rmodes"
+    # PE_RULES=bgp: no static rule at all; every PE learns the others'
+    # rules over iBGP (pe_bgp_toml).
+    if [ "${PE_RULES:-static}" = bgp ]; then
+      pe_bgp_toml "$pe"
+    else
+      for other in $PE_NODES; do
+        [ "$other" = "$pe" ] && continue
+        [ "$other" = "$PE_DEFAULT" ] && continue
+        printf '\n[[pe.rule]]\nprefix = "%s"\npref6 = "%s"\nmodes = "%s"\n' \
+          "$(pe_var "$other" BLOCK4)" "$(pe_var "$other" PREF6)" "$rmodes"
+      done
+      if [ "$pe" != "$PE_DEFAULT" ]; then
+        printf '\n[[pe.rule]]\nprefix = "0.0.0.0/0"\npref6 = "%s"\nmodes = "%s"\n' "$(pe_var "$PE_DEFAULT" PREF6)" "$rmodes"
+      fi
     fi
     [ -z "$extra" ] || printf '\n%s\n' "$extra"
   } >"$E2E_DIR/$pe.toml"
+}
+
+# pe_bgp_toml <pe>: the [bgp] table of a PE in a full iBGP mesh of the PEs
+# (AS 65000, sessions between the loopbacks across the core, no reflector):
+# each PE advertises its own block; the default egress PE also the default
+# rule. PE_BGP_EXTRA is appended to [bgp] (e.g. "stale-time = 3").
+pe_bgp_toml() {
+  local pe=$1 other i
+  i=$(pe_var "$pe" LO6)
+  printf '\n[bgp]\nasn = 65000\nrouter-id = "10.255.0.%s"\nnext-hop = "%s"\nlisten-address = "%s"\n' \
+    "$(pe_router_index "$pe")" "$i" "$i"
+  printf 'hold-time = 9\nconnect-retry = 1\nconnect-retry-max = 2\n'
+  [ "$pe" = "$PE_DEFAULT" ] && printf 'advertise-default = true\n'
+  [ -z "${PE_BGP_EXTRA:-}" ] || printf '%s\n' "$PE_BGP_EXTRA"
+  for other in $PE_NODES; do
+    [ "$other" = "$pe" ] && continue
+    printf '\n[[bgp.peer]]\nname = "%s"\naddress = "%s"\nasn = 65000\nlocal-address = "%s"\n' \
+      "$other" "$(pe_var "$other" LO6)" "$i"
+  done
+}
+pe_router_index() { case $1 in pe1) echo 1 ;; pe2) echo 2 ;; pe3) echo 3 ;; ped) echo 4 ;; esac; }
+
+# pe_bgp_wait <pe> <n> [seconds]: until <pe> has n bgp rules in its MR-DB.
+pe_bgp_wait() {
+  local pe=$1 want=$2 limit=${3:-20} i got
+  for ((i = 0; i < limit * 10; i++)); do
+    got=$(pe_ctl "$pe" --json mrdb stats 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["per_source"]["bgp"])' 2>/dev/null)
+    [ "$got" = "$want" ] && return 0
+    sleep 0.1
+  done
+  e2e_log "$pe: $got bgp rules after ${limit}s, want $want"
+  return 1
 }
 
 pe_start_edge46() {
