@@ -10,8 +10,11 @@
 #                                                 (reached by the default rule only)
 #
 # Each PE owns a Pref6 (pe1 2001:db8:1:46::/96, pe2 ...:2:46::/96, pe3
-# ...:3:46::/96, ped ...:d:46::/96) and an IPv4 block; its MR-DB maps every
-# other block to that PE's Pref6, and 0.0.0.0/0 to Pref6(ped). A packet from h1
+# ...:3:46::/96, ped ...:d:46::/96) and an IPv4 block. No PE is told another's
+# rules: each advertises "its block -> its Pref6" (ped also 0.0.0.0/0 ->
+# Pref6(ped), the default rule) over MP-BGP to the others, its embedded
+# speaker in a full iBGP mesh across the core (draft-ietf-idr-mpbgp-extension-4map6
+# encoding, docs/bgp-4map6.md), and installs what it learns. A packet from h1
 # to h3 crosses the core as Pref6(pe1)+192.0.2.2 > Pref6(pe3)+198.51.100.2:
 # RFC 2473 4in6 in encapsulate mode, RFC 7915 translation in translate mode.
 # The demo runs both modes (restarting the PEs in between), and prints per mode
@@ -46,6 +49,7 @@ fi
 
 . "$ROOT/tests/e2e/lib_pe.sh"
 pe_init demo_pe "e46pe$$"
+export PE_RULES=bgp  # every rule learned over BGP (lib_pe.sh pe_bgp_toml)
 started=$(date +%s.%N)
 
 # v6 <pref6/96> <ipv4>: Pref6 + IPv4 as the core writes it (Python's ipaddress).
@@ -106,6 +110,16 @@ run_mode() {
   say "mode $mode: $what"
   pe_start_edge46 "$mode" || e2e_fail "PEs did not start"
   echo "edge46d (role pe) runs in pe1, pe2, pe3 and ped, each on TUN pe0"
+  local t0 pe
+  t0=$(date +%s.%N)
+  for pe in $PE_NODES; do
+    # Three blocks of the others, plus ped's default rule on the rest.
+    pe_bgp_wait "$pe" "$([ "$pe" = ped ] && echo 3 || echo 4)" 30 || e2e_fail "$pe did not learn the rules over BGP"
+  done
+  echo "every PE learned the others' rules over BGP in $(awk -v s="$t0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s; pe1's sessions and routes (edge46ctl bgp summary, bgp routes):"
+  pe_ctl pe1 bgp summary | sed 's/^/    /'
+  pe_ctl pe1 bgp routes | sed 's/^/    /'
+  echo
   if [ "$mode" = encapsulate ]; then
     echo "pe1's configuration (the others differ only in their own Pref6 and block):"
     sed 's/^/    /' "$E2E_DIR/pe1.toml"
@@ -174,4 +188,5 @@ run_mode encapsulate "RFC 2473 4in6 (Next Header 4) between the PEs"
 run_mode translate "RFC 7915 translation between the PEs"
 
 say "done in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s; cleaning up"
-echo "more: tests/e2e/pe_modes.sh (fragments, UDP, path MTU), tests/e2e/pe_control.sh (edge46ctl rule add/change, forged packets)"
+echo "more: tests/e2e/pe_modes.sh (fragments, UDP, path MTU), tests/e2e/pe_control.sh (edge46ctl rule add/change, forged packets),"
+echo "      tests/e2e/pe_bgp_mesh.sh (withdrawal, stale rules, restart), tests/e2e/bgp_*.sh (BIRD, GoBGP, FRR reflectors, a hostile ExaBGP peer)"
