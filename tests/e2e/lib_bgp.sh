@@ -1,0 +1,623 @@
+# shellcheck shell=bash
+# BGP interop plumbing for the rule-exchange tests (issue 9): the real
+# daemons of Debian 12 (BIRD 2.0.12, GoBGP 3.10, FRR 8.4.4, ExaBGP 4.2.21)
+# started in network namespaces with generated configurations, sockets, pid
+# files and logs under the test's private directory ($E2E_DIR): never /etc,
+# never the default sockets, nothing started by systemd. What each daemon
+# does with our routes: ../shared/notes/bgp.md and the report of
+# tests/e2e/bgp_reflectors.sh.
+#
+# It sources lib_pe.sh (and so lib.sh): ns, nx, e2e_node, e2e_link, the
+# EXIT trap, the PE topology of Figures 1/2 for the edge46 tests.
+#
+# The 4map6 rule on the wire (src/bgp/types.h, src/bgp/wire.h):
+#   body      = flags (0x80 T translate, 0x40 D default) | Pref6 length | ceil(len/8) octets
+#   sub-TLV   = 126 | len (1 octet) | body
+#   attr 23   = optional transitive (0xC0), one Tunnel TLV: type 0xFFFE | len (2 octets) | sub-TLV
+#   attr 255  = optional transitive (0xC0), value = body
+#
+# Functions (a <node> is a short name as for `ns`):
+#   bgp_require [tool...]           root, namespaces, the daemons (or exit 77)
+#   bgp_lan_up <node>:<n>...        the nodes on one bridge (in node "bsw"),
+#                                   interface "bgp", 2001:db8:ffff::<n>/64;
+#                                   bgp_addr <n> prints that address
+#   bgp_body <flags> <pref6/len>    hex of the body;  bgp_attr23_value / bgp_subtlv
+#   bgp_attr <23|255> <flags> <pref6/len>   "0x17 0xc0 0x<hex>" for ExaBGP's `attribute [ ]`
+#   bgp_start_bird_rr <node> <id> <asn> <peer[,asn]>...   BIRD route reflector
+#   bgp_start_gobgp_rr <node> <id> <asn> <peer[,asn]>...  GoBGP route reflector
+#   bgp_start_frr <node> <id> <asn> <peer[,asn]>...       FRR bgpd + zebra: a peer in
+#                                   <asn> is an iBGP route-reflector client,
+#                                   another AS an eBGP neighbour (intermediate)
+#   bgp_start_exabgp <node> <id> <asn> <local-addr> <routes-file> <peer[,asn[,local-asn]]>...
+#                                   scripted peer: announces the lines of
+#                                   <routes-file> (ExaBGP API commands without
+#                                   "neighbor"; "" for none) to every peer,
+#                                   logs every received UPDATE as JSON to
+#                                   $E2E_DIR/exabgp-<node>.json
+#   bgp_wait_bird|gobgp|frr|exabgp <node> <peer-addr> [timeout]  until Established
+#   bgp_exabgp_received <node> [peer-addr]   the received routes as lines
+#                                   "peer prefix nexthop attr-0xTT-0xFF=hex..."
+#   bgp_exabgp_adversary <file> <next-hop> <n-extra>  API commands of the adversary
+#   bgp_gen_routes <file> <count> <next-hop> <shape>  API commands for many /24s
+#   bgp_gen_mrt <file> <count> <next-hop> <shape>     MRT TABLE_DUMP_V2 of them
+#   bgp_pe_rr_node <node>           a reflector node hung off p1 in the PE
+#                                   topology (address $BGP_RR6), routes to the PEs
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib_pe.sh"
+
+BGP_FRR_DIR=${BGP_FRR_DIR:-/usr/lib/frr}
+export BGP_NET6=2001:db8:ffff
+# The reflector in the PE topology: a node "rr" on its own link to p1.
+export BGP_RR6=2001:db8:0:ff::2 BGP_RR_GW6=2001:db8:0:ff::1
+
+bgp_addr() { echo "$BGP_NET6::$1"; }
+
+bgp_require() {
+  [ "$(id -u)" = 0 ] || e2e_skip "needs root (network namespaces)"
+  ip netns add "e46probe$$" 2>/dev/null || e2e_skip "cannot create network namespaces here"
+  ip netns del "e46probe$$"
+  local t
+  for t in "$@"; do
+    case $t in
+      bgpd | zebra) [ -x "$BGP_FRR_DIR/$t" ] || e2e_skip "needs FRR's $t ($BGP_FRR_DIR/$t; apt-get install frr)" ;;
+      *) command -v "$t" >/dev/null || e2e_skip "needs $t" ;;
+    esac
+  done
+}
+
+# bgp_lan_up <node>:<n>...: one bridge in node "bsw"; each node gets a veth
+# "bgp" on it with 2001:db8:ffff::<n>/64 (nodad) and IPv4 off the link.
+bgp_lan_up() {
+  local spec node n
+  e2e_node bsw
+  ip -n "$(ns bsw)" link add br0 type bridge || e2e_fail "bridge"
+  ip -n "$(ns bsw)" link set br0 up
+  for spec in "$@"; do
+    node=${spec%%:*} n=${spec#*:}
+    [ -e "/run/netns/$(ns "$node")" ] || e2e_node "$node"
+    ip link add name bgp netns "$(ns "$node")" type veth peer name "p-$node" netns "$(ns bsw)" ||
+      e2e_fail "veth $node"
+    ip -n "$(ns bsw)" link set "p-$node" master br0 up
+    ip -n "$(ns "$node")" link set bgp up
+    ip -n "$(ns "$node")" addr add "$(bgp_addr "$n")/64" dev bgp nodad || e2e_fail "address of $node"
+  done
+}
+
+# --- the 4map6 attribute, as hex (independent of src/bgp: plain Python) ----
+
+# bgp_body <flags-hex> <pref6/len>: flags | len | the first ceil(len/8) octets.
+bgp_body() {
+  python3 - "$1" "$2" <<'PY'
+import ipaddress, sys
+flags = int(sys.argv[1], 16)
+net = ipaddress.IPv6Network(sys.argv[2], strict=False)
+n = (net.prefixlen + 7) // 8
+print("%02x%02x" % (flags, net.prefixlen) + net.network_address.packed[:n].hex())
+PY
+}
+# bgp_subtlv <flags> <pref6/len>: sub-TLV 126 (BGP_SUBTLV) holding the body.
+bgp_subtlv() {
+  local b
+  b=$(bgp_body "$1" "$2")
+  printf '%02x%02x%s\n' "${BGP_SUBTLV:-126}" $((${#b} / 2)) "$b"
+}
+# bgp_attr23_value <flags> <pref6/len>: one Tunnel TLV (type BGP_TUNNEL_TYPE,
+# default 0xFFFE) holding the sub-TLV.
+bgp_attr23_value() {
+  local s
+  s=$(bgp_subtlv "$1" "$2")
+  printf '%04x%04x%s\n' "${BGP_TUNNEL_TYPE:-65534}" $((${#s} / 2)) "$s"
+}
+# bgp_attr <23|255> <flags> <pref6/len>: ExaBGP's generic attribute syntax.
+bgp_attr() {
+  case $1 in
+    23) echo "0x17 0xc0 0x$(bgp_attr23_value "$2" "$3")" ;;
+    *) printf '0x%02x 0xc0 0x%s\n' "$1" "$(bgp_body "$2" "$3")" ;;
+  esac
+}
+
+# --- peers: "ADDR" or "ADDR,ASN" --------------------------------------------
+bgp_peer_addr() { echo "${1%%,*}"; }
+bgp_peer_asn() { case $1 in *,*) echo "${1#*,}" ;; *) echo "$2" ;; esac; }
+
+# Starts a daemon in a node in the background; its log is $E2E_DIR/<name>.log.
+bgp_spawn() {
+  local node=$1 name=$2
+  shift 2
+  ip netns exec "$(ns "$node")" "$@" >>"$E2E_DIR/$name.log" 2>&1 &
+  E2E_PIDS+=($!)
+  BGP_LAST_PID=$!
+}
+
+# bgp_until <timeout-s> <what> <command...>: polls every 0.2 s.
+bgp_until() {
+  local t=$1 what=$2 i
+  shift 2
+  for ((i = 0; i < t * 5; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  e2e_fail "timeout ($t s): $what"
+}
+
+# --- BIRD 2 -------------------------------------------------------------------
+# bgp_start_bird_rr <node> <router-id> <asn> <peer[,asn]>...: iBGP peers are
+# route-reflector clients, others eBGP. Every session is passive (the peers
+# connect), carries IPv4 unicast with extended next hop on (RFC 8950), and
+# resolves next hops in master6, which holds the connected IPv6 networks
+# (direct) and BGP_BIRD_STATIC6 ("prefix via addr" lines, routes to the PEs
+# when they are not on the link). Control socket $E2E_DIR/bird-<node>.ctl.
+bgp_start_bird_rr() {
+  local node=$1 id=$2 asn=$3 p a pasn conf="$E2E_DIR/bird-$1.conf" i=0
+  shift 3
+  {
+    cat <<EOF
+router id $id;
+log stderr all;
+protocol device { scan time 10; }
+protocol direct { ipv6; interface "*"; }
+protocol kernel { ipv6 { import none; export none; }; learn off; }
+EOF
+    if [ -n "${BGP_BIRD_STATIC6:-}" ]; then
+      echo "protocol static { ipv6;"
+      while read -r pfx _ via; do [ -n "$pfx" ] && echo "  route $pfx via $via;"; done <<<"$BGP_BIRD_STATIC6"
+      echo "}"
+    fi
+    for p in "$@"; do
+      a=$(bgp_peer_addr "$p") pasn=$(bgp_peer_asn "$p" "$asn") i=$((i + 1))
+      cat <<EOF
+protocol bgp peer$i {
+  local as $asn;
+  neighbor $a as $pasn;
+  passive on;
+  hold time 90;
+  connect retry time 2;
+  error wait time 1, 5;
+$([ "$pasn" = "$asn" ] && echo "  rr client;")
+  ipv4 {
+    extended next hop on;
+    igp table master6;
+    import all;
+    export all;
+  };
+}
+EOF
+    done
+  } >"$conf"
+  bird -p -c "$conf" || e2e_fail "BIRD rejects $conf: $(bird -p -c "$conf" 2>&1)"
+  bgp_spawn "$node" "bird-$node" bird -f -c "$conf" -s "$E2E_DIR/bird-$node.ctl" -P "$E2E_DIR/bird-$node.pid"
+  bgp_until 10 "BIRD control socket in $node" birdc -s "$E2E_DIR/bird-$node.ctl" show status
+}
+bgp_birdc() {
+  local node=$1
+  shift
+  birdc -s "$E2E_DIR/bird-$node.ctl" "$@"
+}
+# Established when `show protocols all` lists the neighbour address with it.
+bgp_bird_established() {
+  bgp_birdc "$1" show protocols all | awk -v a="$2" '
+    /^[^ ]/ { st = ($0 ~ /Established/) }
+    $1 == "Neighbor" && $2 == "address:" && $3 == a && st { ok = 1 }
+    END { exit !ok }'
+}
+bgp_wait_bird() { bgp_until "${3:-30}" "BIRD in $1: session to $2 Established" bgp_bird_established "$1" "$2"; }
+
+# --- GoBGP --------------------------------------------------------------------
+# bgp_start_gobgp_rr <node> <router-id> <asn> <peer[,asn]>...: TOML config,
+# iBGP peers route-reflector clients (cluster id = router id), passive,
+# afi-safi ipv4-unicast; gRPC API on 127.0.0.1:50051 inside the node (use
+# bgp_gobgp <node> ...).
+bgp_start_gobgp_rr() {
+  local node=$1 id=$2 asn=$3 p a pasn conf="$E2E_DIR/gobgp-$1.toml"
+  shift 3
+  {
+    cat <<EOF
+[global.config]
+  as = $asn
+  router-id = "$id"
+  port = 179
+EOF
+    for p in "$@"; do
+      a=$(bgp_peer_addr "$p") pasn=$(bgp_peer_asn "$p" "$asn")
+      cat <<EOF
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$a"
+    peer-as = $pasn
+  [neighbors.transport.config]
+    passive-mode = true
+  [neighbors.timers.config]
+    connect-retry = 2
+    hold-time = 90
+EOF
+      [ "$pasn" = "$asn" ] && cat <<EOF
+  [neighbors.route-reflector.config]
+    route-reflector-client = true
+    route-reflector-cluster-id = "$id"
+EOF
+      cat <<EOF
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+EOF
+    done
+  } >"$conf"
+  bgp_spawn "$node" "gobgp-$node" gobgpd -f "$conf" -t toml -p --api-hosts 127.0.0.1:50051 --pprof-disable
+  bgp_until 10 "gobgpd API in $1" nx "$node" gobgp global
+}
+bgp_gobgp() {
+  local node=$1
+  shift
+  nx "$node" gobgp -u 127.0.0.1 -p 50051 "$@"
+}
+bgp_gobgp_established() { bgp_gobgp "$1" neighbor "$2" | grep -qi "BGP state = established"; }
+bgp_wait_gobgp() { bgp_until "${3:-30}" "GoBGP in $1: session to $2 Established" bgp_gobgp_established "$1" "$2"; }
+
+# --- FRR ----------------------------------------------------------------------
+# bgp_start_frr <node> <router-id> <asn> <peer[,asn]>...: zebra (for next-hop
+# resolution: the connected IPv6 networks and BGP_FRR_STATIC6 "prefix via
+# addr" lines) and bgpd, unprivileged paths under $E2E_DIR/frr-<node>/,
+# -S (no user switch), -n (no kernel routes). iBGP peers are
+# route-reflector clients; eBGP neighbours (another AS) make it an
+# intermediate speaker (no ebgp-requires-policy). Every neighbour: passive,
+# capability extended-nexthop, IPv4 unicast activated. vtysh via bgp_vtysh.
+bgp_start_frr() {
+  local node=$1 id=$2 asn=$3 p a pasn dir="$E2E_DIR/frr-$1"
+  shift 3
+  mkdir -p "$dir"
+  {
+    echo "hostname $node"
+    echo "log stdout informational"
+    if [ -n "${BGP_FRR_STATIC6:-}" ]; then
+      while read -r pfx _ via; do [ -n "$pfx" ] && echo "ipv6 route $pfx $via"; done <<<"$BGP_FRR_STATIC6"
+    fi
+    echo "!"
+  } >"$dir/zebra.conf"
+  {
+    cat <<EOF
+hostname $node
+log stdout informational
+!
+router bgp $asn
+ bgp router-id $id
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ no bgp network import-check
+ timers bgp 30 90
+EOF
+    for p in "$@"; do
+      a=$(bgp_peer_addr "$p") pasn=$(bgp_peer_asn "$p" "$asn")
+      echo " neighbor $a remote-as $pasn"
+      echo " neighbor $a passive"
+      echo " neighbor $a capability extended-nexthop"
+      echo " neighbor $a timers connect 2"
+    done
+    echo " address-family ipv4 unicast"
+    for p in "$@"; do
+      a=$(bgp_peer_addr "$p") pasn=$(bgp_peer_asn "$p" "$asn")
+      echo "  neighbor $a activate"
+      [ "$pasn" = "$asn" ] && echo "  neighbor $a route-reflector-client"
+    done
+    echo " exit-address-family"
+    echo "!"
+  } >"$dir/bgpd.conf"
+  if [ "${BGP_FRR_ZEBRA:-1}" = 1 ]; then
+    # zebra has no -S and refuses root unless root is in the vty group:
+    # it runs as the frr user the package creates, so its directory must be
+    # reachable by it.
+    chmod 711 "$E2E_DIR"
+    chown frr:frr "$dir"
+    bgp_spawn "$node" "frr-zebra-$node" "$BGP_FRR_DIR/zebra" -u frr -g frr -f "$dir/zebra.conf" \
+      -i "$dir/zebra.pid" -z "$dir/zserv.api" --vty_socket "$dir" -P 0
+    bgp_until 10 "zebra socket in $node" test -S "$dir/zserv.api"
+    bgp_spawn "$node" "frr-bgpd-$node" "$BGP_FRR_DIR/bgpd" -S -n -f "$dir/bgpd.conf" -i "$dir/bgpd.pid" \
+      -z "$dir/zserv.api" --vty_socket "$dir" -A 127.0.0.1 -P 0
+  else
+    bgp_spawn "$node" "frr-bgpd-$node" "$BGP_FRR_DIR/bgpd" -S -Z -n -f "$dir/bgpd.conf" -i "$dir/bgpd.pid" \
+      --vty_socket "$dir" -A 127.0.0.1 -P 0
+  fi
+  bgp_until 10 "bgpd vty in $node" bgp_vtysh "$node" -c "show bgp summary"
+}
+bgp_vtysh() {
+  local node=$1
+  shift
+  nx "$node" vtysh --vty_socket "$E2E_DIR/frr-$node" "$@"
+}
+bgp_frr_established() { bgp_vtysh "$1" -c "show bgp neighbors $2" | grep -q "BGP state = Established"; }
+bgp_wait_frr() { bgp_until "${3:-30}" "FRR in $1: session to $2 Established" bgp_frr_established "$1" "$2"; }
+
+# --- ExaBGP -------------------------------------------------------------------
+# bgp_start_exabgp <node> <router-id> <asn> <local-addr> <routes-file|"">
+#                  <peer[,asn[,local-asn]]>...
+# One ExaBGP connecting to every peer (actively; the reflectors are
+# passive), IPv4 unicast with an IPv6 next hop (capability nexthop,
+# `nexthop { ipv4 unicast ipv6; }`). Routes: the lines of <routes-file>,
+# ExaBGP API commands ("announce route P next-hop NH attribute [ ... ]"),
+# fed by a process to all peers, then it stays quiet (respawn off).
+# Everything it receives (parsed UPDATEs, state changes) goes to
+# $E2E_DIR/exabgp-<node>.json, one JSON object a line.
+# BGP_EXABGP_FEEDER: a command to use instead of `cat <routes-file>`
+# (e.g. a rate-limited generator); it must keep running.
+bgp_start_exabgp() {
+  local node=$1 id=$2 asn=$3 local6=$4 routes=$5 p a pasn conf="$E2E_DIR/exabgp-$1.conf"
+  shift 5
+  local feeder=${BGP_EXABGP_FEEDER:-}
+  bgp_exabgp_helpers
+  if [ -z "$feeder" ] && [ -n "$routes" ]; then
+    feeder="/usr/bin/python3 $E2E_DIR/exabgp-feed.py $routes"
+  fi
+  {
+    [ -n "$feeder" ] && printf 'process feed {\n  run %s;\n  encoder text;\n}\n' "$feeder"
+    cat <<EOF
+process dump {
+  run /usr/bin/python3 $E2E_DIR/exabgp-dump.py $E2E_DIR/exabgp-$node.json;
+  encoder json;
+}
+EOF
+    for p in "$@"; do
+      a=$(bgp_peer_addr "$p") pasn=$(bgp_peer_asn "$p" "$asn")
+      local lasn=$asn
+      case $p in *,*,*) lasn=${p##*,} pasn=$(cut -d, -f2 <<<"$p") ;; esac
+      cat <<EOF
+neighbor $a {
+  router-id $id;
+  local-address $local6;
+  local-as $lasn;
+  peer-as $pasn;
+  hold-time 90;
+  group-updates false;
+  capability { nexthop true; route-refresh; }
+  # ipv6 unicast too: ExaBGP 4.2 drops the nexthop tuple (sends an empty
+  # Extended Next Hop capability) unless the next hop's AFI is a family.
+  family { ipv4 unicast; ipv6 unicast; }
+  nexthop { ipv4 unicast ipv6; }
+  api {
+    processes [ dump ];
+    neighbor-changes;
+    receive { parsed; update; }
+  }
+EOF
+      [ -n "$feeder" ] && echo "  api { processes [ feed ]; }"
+      echo "}"
+    done
+  } >"$conf"
+  : >"$E2E_DIR/exabgp-$node.json"
+  # exabgp.daemon.user=root / drop=false: no exabgp user needed; no CLI pipes.
+  bgp_spawn "$node" "exabgp-$node" env exabgp.daemon.user=root exabgp.daemon.drop=false \
+    exabgp.daemon.daemonize=false exabgp.log.destination=stdout exabgp.api.cli=false \
+    exabgp.api.ack=false exabgp.api.respawn=false exabgp.tcp.bind= exabgp.cache.attributes=true \
+    exabgp "$conf"
+}
+# The two helper processes of bgp_start_exabgp, in $E2E_DIR. Not `cat`:
+# ExaBGP hands its processes non-blocking pipes, on which cat stops at the
+# first EAGAIN (and ExaBGP gives up after 5 restarts).
+#   exabgp-dump.py <file>              stdin (ExaBGP's JSON) -> file
+#   exabgp-feed.py <file> [rate [start-delay]]  the file's lines -> ExaBGP, at most
+#                                      <rate> lines/s (0: as fast as it takes
+#                                      them), then stays (a process that ends
+#                                      would withdraw nothing but look dead).
+#                                      Prints "# fed N lines in S s" to stderr.
+bgp_exabgp_helpers() {
+  cat >"$E2E_DIR/exabgp-dump.py" <<'PY'
+import os, select, sys
+out = open(sys.argv[1], "ab", buffering=0)
+fd = sys.stdin.fileno()
+while True:
+    select.select([fd], [], [])
+    try:
+        b = os.read(fd, 1 << 20)
+    except BlockingIOError:
+        continue
+    if not b:
+        break
+    out.write(b)
+PY
+  cat >"$E2E_DIR/exabgp-feed.py" <<'PY'
+import os, sys, time
+os.set_blocking(1, True)
+rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0
+if len(sys.argv) > 3:
+    time.sleep(float(sys.argv[3]))
+t0 = time.monotonic()
+n = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        os.write(1, line)
+        n += 1
+        if rate and n % max(1, int(rate / 100)) == 0:
+            ahead = n / rate - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+print(f"# fed {n} lines in {time.monotonic() - t0:.2f} s", file=sys.stderr, flush=True)
+while True:
+    time.sleep(3600)
+PY
+}
+
+# bgp_exabgp_established <node> <peer>: the last state change logged for it is "up".
+bgp_exabgp_established() {
+  python3 - "$E2E_DIR/exabgp-$1.json" "$2" <<'PY'
+import ipaddress, json, sys
+state = None
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("type") != "state":
+        continue
+    peer = m["neighbor"]["address"]["peer"]
+    if ipaddress.ip_address(peer) == ipaddress.ip_address(sys.argv[2]):
+        state = m["neighbor"]["state"]
+sys.exit(0 if state == "up" else 1)
+PY
+}
+bgp_wait_exabgp() { bgp_until "${3:-30}" "ExaBGP in $1: session to $2 up" bgp_exabgp_established "$1" "$2"; }
+
+# bgp_exabgp_received <node> [peer]: the routes the node holds now (the last
+# UPDATE per (peer, prefix) wins; withdrawn ones removed), one line each:
+#   <peer> <prefix> nh=<next-hop> <name>=<value>... sorted,
+# attributes by their ExaBGP JSON names; unknown ones are
+# "attribute-0x17-0xE0=0x..." (type, flags as received, hex value).
+bgp_exabgp_received() {
+  python3 - "$E2E_DIR/exabgp-$1.json" "${2:-}" <<'PY'
+import ipaddress, json, sys
+rib = {}
+want = ipaddress.ip_address(sys.argv[2]) if sys.argv[2] else None
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("type") != "update":
+        continue
+    peer = m["neighbor"]["address"]["peer"]
+    if want and ipaddress.ip_address(peer) != want:
+        continue
+    u = m["neighbor"].get("message", {}).get("update")
+    if u is None:  # End-of-RIB and the like
+        continue
+    attrs = u.get("attribute", {})
+    for fam, by_nh in u.get("announce", {}).items():
+        for nh, nlris in by_nh.items():
+            for n in nlris:
+                pfx = n["nlri"] if isinstance(n, dict) else n
+                rib[(peer, pfx)] = (nh, attrs)
+    for fam, nlris in u.get("withdraw", {}).items():
+        for n in nlris:
+            pfx = n["nlri"] if isinstance(n, dict) else n
+            rib.pop((peer, pfx), None)
+def fmt(v):
+    return json.dumps(v, separators=(",", ":"), sort_keys=True) if not isinstance(v, str) else v
+for (peer, pfx), (nh, attrs) in sorted(rib.items()):
+    print(peer, pfx, "nh=" + nh, " ".join(f"{k}={fmt(v)}" for k, v in sorted(attrs.items())))
+PY
+}
+
+# bgp_capture_start <file> / pe_capture_stop: BGP (tcp port 179) on the
+# bridge of bgp_lan_up, whole packets.
+bgp_capture_start() {
+  local err="$E2E_DIR/tcpdump-bgp-$RANDOM.err"
+  ip netns exec "$(ns bsw)" tcpdump -Z root -U --immediate-mode -n -s 0 -i br0 -w "$1" tcp port 179 2>"$err" &
+  PE_CAPTURE_PIDS+=($!)
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$err" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  e2e_fail "tcpdump on the BGP bridge did not start: $(cat "$err")"
+}
+
+# bgp_pcap_updates <pcap> [pcap...]: the UPDATEs on the wire, decoded here
+# from the bytes (independent of ExaBGP's and edge46's parsers): each TCP
+# stream is reassembled by sequence number and cut into BGP messages. One
+# line per announced or withdrawn IPv4 prefix:
+#   <src> > <dst> A <prefix> nh=<next hop(s), comma-separated> <TT>/<FF>=<hex> ...
+#   <src> > <dst> W <prefix>
+# with every path attribute but MP_REACH/MP_UNREACH as type/flags=value in
+# hex (two hex digits each, flags as sent, Extended Length bit included).
+# IPv4 NLRI with an IPv4 NEXT_HOP (attribute 3) shows nh=<that address>.
+bgp_pcap_updates() {
+  python3 - "$@" <<'PY'
+import ipaddress, struct, sys
+streams = {}
+for fn in sys.argv[1:]:
+    data = open(fn, "rb").read()
+    end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    off = 24
+    while off + 16 <= len(data):
+        incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if len(pkt) < 14:
+            continue
+        et = struct.unpack("!H", pkt[12:14])[0]
+        l3 = pkt[14:]
+        if et == 0x86DD:
+            if l3[6] != 6:
+                continue
+            src, dst = str(ipaddress.IPv6Address(l3[8:24])), str(ipaddress.IPv6Address(l3[24:40]))
+            l4 = l3[40:40 + struct.unpack("!H", l3[4:6])[0]]
+        elif et == 0x0800:
+            if l3[9] != 6:
+                continue
+            ihl = (l3[0] & 15) * 4
+            src, dst = str(ipaddress.IPv4Address(l3[12:16])), str(ipaddress.IPv4Address(l3[16:20]))
+            l4 = l3[ihl:struct.unpack("!H", l3[2:4])[0]]
+        else:
+            continue
+        sport, dport, seq = struct.unpack("!HHI", l4[:8])
+        doff = (l4[12] >> 4) * 4
+        payload = l4[doff:]
+        key = (src, sport, dst, dport)
+        st = streams.setdefault(key, {})
+        if l4[13] & 0x02:  # SYN: a new connection on this 4-tuple
+            st.clear()
+            st["isn"] = seq + 1
+            continue
+        if payload and "isn" in st:
+            st.setdefault("segs", {})[(seq - st["isn"]) & 0xFFFFFFFF] = payload
+
+def prefixes(b, afi_len=4):
+    out, i = [], 0
+    while i < len(b):
+        plen = b[i]
+        n = (plen + 7) // 8
+        raw = b[i + 1:i + 1 + n] + bytes(afi_len - n)
+        i += 1 + n
+        a = ipaddress.IPv4Address(raw) if afi_len == 4 else ipaddress.IPv6Address(raw)
+        out.append(f"{a}/{plen}")
+    return out
+
+for (src, sport, dst, dport), st in streams.items():
+    buf, pos = b"", 0
+    for s in sorted(st.get("segs", {})):
+        seg = st["segs"][s]
+        if s + len(seg) <= pos:
+            continue
+        buf += seg[max(0, pos - s):]
+        pos = max(pos, s + len(seg))
+    i = 0
+    while i + 19 <= len(buf):
+        ln, typ = struct.unpack("!HB", buf[i + 16:i + 19])
+        msg = buf[i + 19:i + ln]
+        i += ln
+        if typ != 2 or ln < 23:
+            continue
+        wl = struct.unpack("!H", msg[:2])[0]
+        withdrawn = prefixes(msg[2:2 + wl])
+        al = struct.unpack("!H", msg[2 + wl:4 + wl])[0]
+        attrs = msg[4 + wl:4 + wl + al]
+        nlri = prefixes(msg[4 + wl + al:])
+        j, shown, nh, mp = 0, [], "", []
+        while j < len(attrs):
+            fl, ty = attrs[j], attrs[j + 1]
+            if fl & 0x10:
+                l, h = struct.unpack("!H", attrs[j + 2:j + 4])[0], 4
+            else:
+                l, h = attrs[j + 2], 3
+            v = attrs[j + h:j + h + l]
+            j += h + l
+            if ty == 14:
+                afi, safi, nhl = struct.unpack("!HBB", v[:4])
+                nhb = v[4:4 + nhl]
+                nh = ",".join(str(ipaddress.ip_address(nhb[k:k + 16 if nhl >= 16 else k + 4]))
+                              for k in range(0, nhl, 16 if nhl >= 16 else 4))
+                if afi == 1:
+                    mp += [("A", p) for p in prefixes(v[5 + nhl:])]
+            elif ty == 15:
+                afi, safi = struct.unpack("!HB", v[:3])
+                if afi == 1:
+                    mp += [("W", p) for p in prefixes(v[3:])]
+            else:
+                if ty == 3:
+                    nh = str(ipaddress.IPv4Address(v))
+                shown.append(f"{ty:02x}/{fl:02x}={v.hex()}")
+        for p in withdrawn:
+            print(src, ">", dst, "W", p)
+        for kind, p in mp:
+            print(src, ">", dst, kind, p, *( [f"nh={nh}"] + shown if kind == "A" else []))
+        for p in nlri:
+            print(src, ">", dst, "A", p, f"nh={nh}", *shown)
+PY
+}
