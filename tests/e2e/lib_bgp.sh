@@ -39,7 +39,7 @@
 #                                   "peer prefix nexthop attr-0xTT-0xFF=hex..."
 #   bgp_exabgp_adversary <file> <next-hop> <n-extra>  API commands of the adversary
 #   bgp_gen_routes <file> <count> <next-hop> <shape>  API commands for many /24s
-#   bgp_gen_mrt <file> <count> <next-hop> <shape>     MRT TABLE_DUMP_V2 of them
+#   bgp_gen_mrt <file> <count> <next-hop> <shape> [pad]  MRT TABLE_DUMP_V2 of them
 #   bgp_pe_rr_node <node>           a reflector node hung off p1 in the PE
 #                                   topology (address $BGP_RR6), routes to the PEs
 
@@ -393,9 +393,10 @@ EOF
 # ExaBGP hands its processes non-blocking pipes, on which cat stops at the
 # first EAGAIN (and ExaBGP gives up after 5 restarts).
 #   exabgp-dump.py <file>              stdin (ExaBGP's JSON) -> file
-#   exabgp-feed.py <file> [rate [start-delay]]  the file's lines -> ExaBGP, at most
+#   exabgp-feed.py <file> [rate [go-file]]  the file's lines -> ExaBGP, at most
 #                                      <rate> lines/s (0: as fast as it takes
-#                                      them), then stays (a process that ends
+#                                      them), once go-file exists (a test
+#                                      starts the clock there), then stays (a process that ends
 #                                      would withdraw nothing but look dead).
 #                                      Prints "# fed N lines in S s" to stderr.
 bgp_exabgp_helpers() {
@@ -417,8 +418,9 @@ PY
 import os, sys, time
 os.set_blocking(1, True)
 rate = float(sys.argv[2]) if len(sys.argv) > 2 else 0
-if len(sys.argv) > 3:
-    time.sleep(float(sys.argv[3]))
+if len(sys.argv) > 3:  # a go-file: wait until it exists
+    while not os.path.exists(sys.argv[3]):
+        time.sleep(0.05)
 t0 = time.monotonic()
 n = 0
 with open(sys.argv[1], "rb") as f:
@@ -620,4 +622,159 @@ for (src, sport, dst, dport), st in streams.items():
         for p in nlri:
             print(src, ">", dst, "A", p, f"nh={nh}", *shown)
 PY
+}
+
+# --- route generators ---------------------------------------------------------
+
+# bgp_exabgp_adversary <file> <next-hop> <n-extra>: the ExaBGP API commands of
+# the adversarial peer (issue 9), each route its own UPDATE (different
+# attributes; group-updates is off anyway). Shape: attribute 23 unless noted.
+# The prefixes (BGP_ADV_* variables, defaults in brackets):
+#   valid      BGP_ADV_VALID [198.18.0.0/24] -> 2001:db8:a::/48, a good rule
+#              (the session must still carry it)
+#   sublen     198.18.1.0/24: sub-TLV length 0x20 > its TLV (10 octets):
+#              malformed -> treat-as-withdraw, counted
+#   plen129    198.18.2.0/24: Pref6 length 129 in attribute 23 (RFC 9012-wise
+#              well-formed): malformed 4map6 body
+#   plen129a   198.18.3.0/24: the same body in attribute 255
+#   unauth     BGP_ADV_COVERED [198.51.100.0/24] -> BGP_ADV_BADPREF6
+#              [2001:db8:bad::/48]: a prefix the authorization file covers,
+#              with a Pref6 it does not allow: Invalid
+#   default    0.0.0.0/0, flag D (0x40) -> 2001:db8:a::/48: a default rule
+#              over eBGP (refused unless accept-default)
+#   extra      n-extra more /24s from 198.19.0.0 (at most 256) -> 2001:db8:a::/48,
+#              to go over a max-prefix limit
+# Prints "<name> <prefix>" for each to stdout, the commands go to <file>.
+bgp_exabgp_adversary() {
+  local file=$1 nh=$2 extra=$3
+  python3 - "$file" "$nh" "$extra" "${BGP_ADV_VALID:-198.18.0.0/24}" "${BGP_ADV_COVERED:-198.51.100.0/24}" \
+    "${BGP_ADV_BADPREF6:-2001:db8:bad::/48}" "${BGP_TUNNEL_TYPE:-65534}" "${BGP_SUBTLV:-126}" "${BGP_ATTRIBUTE:-255}" <<'PY'
+import ipaddress, sys
+file, nh, extra, valid, covered, bad6, tt, st, at = sys.argv[1:]
+tt, st, at, extra = int(tt), int(st), int(at), int(extra)
+def body(flags, pref6, plen=None):
+    n = ipaddress.IPv6Network(pref6, strict=False)
+    plen = n.prefixlen if plen is None else plen
+    return bytes([flags, plen]) + n.network_address.packed[:(plen + 7) // 8]
+def a23(b, sublen=None):
+    s = bytes([st, len(b) if sublen is None else sublen]) + b
+    return "0x17 0xc0 0x" + (tt.to_bytes(2, "big") + len(s).to_bytes(2, "big") + s).hex()
+def a255(b):
+    return "0x%02x 0xc0 0x%s" % (at, b.hex())
+good = "2001:db8:a::/48"
+routes = [
+    ("valid", valid, a23(body(0, good))),
+    ("sublen", "198.18.1.0/24", a23(body(0, good), sublen=0x20)),
+    ("plen129", "198.18.2.0/24", a23(body(0, "2001:db8:a::/48", 129))),
+    ("plen129a", "198.18.3.0/24", a255(body(0, "2001:db8:a::/48", 129))),
+    ("unauth", covered, a23(body(0, bad6))),
+    ("default", "0.0.0.0/0", a23(body(0x40, good))),
+]
+base = int(ipaddress.IPv4Address("198.19.0.0"))
+for i in range(min(extra, 256)):
+    routes.append(("extra", f"{ipaddress.IPv4Address(base + (i << 8))}/24", a23(body(0, good))))
+with open(file, "w") as f:
+    for name, p, attr in routes:
+        f.write(f"announce route {p} next-hop {nh} attribute [ {attr} ]\n")
+        print(name, p)
+PY
+}
+
+# bgp_gen_routes <file> <count> <next-hop> <23|255> [per-line]: ExaBGP API
+# commands announcing <count> /24s from 16.0.0.0 (up to 2^20 of them, to
+# 31.255.255.0), all with one 4map6 attribute (Pref6 2001:db8:3:46::/96,
+# flags 0), as a PE advertising many blocks of one Pref6 would: speakers
+# may pack many NLRI per UPDATE.
+# per-line (default 1): NLRI per command; > 1 uses ExaBGP's
+# "announce attributes ... nlri P1 P2 ..." (one UPDATE per command), about
+# three times faster through ExaBGP (see bench/bgp.sh for the figures).
+bgp_gen_routes() {
+  python3 - "$@" <<'PY'
+import ipaddress, sys
+file, count, nh, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+per = int(sys.argv[5]) if len(sys.argv) > 5 else 1
+b = bytes([0, 96]) + ipaddress.IPv6Address("2001:db8:3:46::").packed[:12]
+if shape == "23":
+    s = bytes([126, len(b)]) + b
+    attr = "0x17 0xc0 0x" + (bytes.fromhex("fffe") + len(s).to_bytes(2, "big") + s).hex()
+else:
+    attr = "0x%02x 0xc0 0x%s" % (int(shape), b.hex())
+base = int(ipaddress.IPv4Address("16.0.0.0"))
+with open(file, "w") as f:
+    for i in range(0, count, per):
+        ps = [f"{ipaddress.IPv4Address(base + (j << 8))}/24" for j in range(i, min(count, i + per))]
+        if per == 1:
+            f.write(f"announce route {ps[0]} next-hop {nh} attribute [ {attr} ]\n")
+        else:
+            f.write(f"announce attributes next-hop {nh} attribute [ {attr} ] nlri {' '.join(ps)}\n")
+PY
+}
+
+# bgp_gen_mrt <file> <count> <next-hop> <23|255> [pad]: the same routes as an MRT
+# TABLE_DUMP_V2 file (RFC 6396: PEER_INDEX_TABLE, then one RIB_IPV4_UNICAST
+# record per prefix), for `gobgp mrt inject global <file>`. The RIB entries
+# carry ORIGIN, AS_PATH (empty), MP_REACH_NLRI and the 4map6 attribute.
+# MP_REACH_NLRI in full (AFI, SAFI, next hop, NLRI), not the abbreviated
+# form of RFC 6396 4.3.4: GoBGP 3.10 parses it as a BGP attribute and
+# rejects the short form ("unknown route family").
+bgp_gen_mrt() {
+  python3 - "$@" <<'PY'
+import ipaddress, struct, sys, time
+file, count, nh, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+pad = int(sys.argv[5]) if len(sys.argv) > 5 else 10000
+b = bytes([0, 96]) + ipaddress.IPv6Address("2001:db8:3:46::").packed[:12]
+if shape == "23":
+    s = bytes([126, len(b)]) + b
+    v4m6 = bytes([0xC0, 23, 4 + len(s)]) + bytes.fromhex("fffe") + len(s).to_bytes(2, "big") + s
+else:
+    v4m6 = bytes([0xC0, int(shape), len(b)]) + b
+nhb = ipaddress.IPv6Address(nh).packed
+def attrs(nlri):
+    mp = struct.pack("!HBB", 1, 1, len(nhb)) + nhb + b"\0" + nlri
+    return bytes([0x40, 1, 1, 0]) + bytes([0x40, 2, 0]) + bytes([0x80, 14, len(mp)]) + mp + v4m6
+now = int(time.time())
+def rec(sub, body):
+    return struct.pack("!IHHI", now, 13, sub, len(body)) + body
+peer = bytes([0x03]) + bytes(4) + ipaddress.IPv6Address(nh).packed + struct.pack("!I", 65000)
+pit = bytes(4) + struct.pack("!H", 0) + struct.pack("!H", 1) + peer
+base = int(ipaddress.IPv4Address("16.0.0.0"))
+with open(file, "wb") as f:
+    f.write(rec(1, pit))
+    for i in range(count):
+        p = (base + (i << 8)).to_bytes(4, "big")[:3]
+        a = attrs(bytes([24]) + p)
+        entry = struct.pack("!HIH", 0, now, len(a)) + a
+        last = rec(2, struct.pack("!I", i) + bytes([24]) + p + struct.pack("!H", 1) + entry)
+        f.write(last)
+    # `gobgp mrt inject` (3.10) exits before the server has taken the last
+    # queued paths (a few hundred to a few thousand go missing): pad with
+    # copies of the last route, which change nothing when they arrive.
+    for _ in range(pad):
+        f.write(last)
+PY
+}
+
+# bgp_exabgp_nlri_count <node>: announced NLRI seen so far in its JSON log
+# (cheap, for polling; re-announcements count again).
+bgp_exabgp_nlri_count() { grep -o '"nlri"' "$E2E_DIR/exabgp-$1.json" | wc -l; }
+# bgp_gobgp_rib_count <node>: destinations in GoBGP's global IPv4 table.
+bgp_gobgp_rib_count() {
+  bgp_gobgp "$1" global rib -a ipv4 summary 2>/dev/null | sed -nE 's/.*Destination: ([0-9]+).*/\1/p'
+}
+# bgp_wait_count <timeout-s> <want> <command...>: until the command prints
+# a number >= want; prints the seconds it took (to 0.1 s).
+bgp_wait_count() {
+  local t=$1 want=$2 t0 n
+  shift 2
+  t0=$(date +%s.%N)
+  while :; do
+    n=$("$@" 2>/dev/null)
+    [ "${n:-0}" -ge "$want" ] && break
+    python3 -c "import sys; sys.exit(0 if $(date +%s.%N) - $t0 < $t else 1)" || {
+      echo "timeout after $t s at ${n:-0} of $want" >&2
+      return 1
+    }
+    sleep 0.5
+  done
+  python3 -c "print('%.1f' % ($(date +%s.%N) - $t0))"
 }
