@@ -8,6 +8,9 @@
 #     rrb ::11 BIRD RR   rrg ::12 GoBGP RR   rrf ::13 FRR RR     (iBGP AS 65000)
 #     frx ::14 FRR AS 65002, eBGP to pe3 (AS 65003) and pe1 (AS 65000)
 #     bad1 ::5, bad2 ::6 (ExaBGP): malformed attribute 23, one kind each
+#     adv ::7 (ExaBGP, AS 65099, eBGP to GoBGP): bgp_exabgp_adversary's
+#       routes, checked as sent on the wire (the edge46 test bgp_adversary.sh
+#       points the same generator at a PE)
 #
 # pe3 announces, IPv4 unicast with the IPv6 next hop 2001:db8:ffff::3
 # (RFC 8950), 198.51.100.0/24 with attribute 23 (one Tunnel TLV 0xFFFE,
@@ -40,9 +43,9 @@
 bgp_require bird birdc gobgpd gobgp exabgp bgpd zebra vtysh tcpdump python3
 pe_init bgp_reflectors
 
-bgp_lan_up pe1:1 pe3:3 bad1:5 bad2:6 rrb:11 rrg:12 rrf:13 frx:14
+bgp_lan_up pe1:1 pe3:3 bad1:5 bad2:6 adv:7 rrb:11 rrg:12 rrf:13 frx:14
 bgp_capture_start "$E2E_DIR/bgp.pcap"
-PE1=$(bgp_addr 1) PE3=$(bgp_addr 3) BAD1=$(bgp_addr 5) BAD2=$(bgp_addr 6)
+PE1=$(bgp_addr 1) PE3=$(bgp_addr 3) BAD1=$(bgp_addr 5) BAD2=$(bgp_addr 6) ADV=$(bgp_addr 7)
 RRB=$(bgp_addr 11) RRG=$(bgp_addr 12) RRF=$(bgp_addr 13) FRX=$(bgp_addr 14)
 
 V23=$(bgp_attr23_value 00 2001:db8:3::/48)
@@ -64,7 +67,7 @@ echo "announce route 192.0.2.128/26 next-hop $BAD2 attribute [ 0x17 0xc0 0xfffe0
 
 e2e_log "reflectors: BIRD $RRB, GoBGP $RRG, FRR $RRF (iBGP AS 65000); FRR $FRX (AS 65002, eBGP)"
 bgp_start_bird_rr rrb 10.0.0.11 65000 "$PE1" "$PE3" "$BAD1" "$BAD2"
-bgp_start_gobgp_rr rrg 10.0.0.12 65000 "$PE1" "$PE3" "$BAD1" "$BAD2"
+bgp_start_gobgp_rr rrg 10.0.0.12 65000 "$PE1" "$PE3" "$BAD1" "$BAD2" "$ADV,65099"
 bgp_start_frr rrf 10.0.0.13 65000 "$PE1" "$PE3" "$BAD1" "$BAD2"
 bgp_start_frr frx 10.0.0.14 65002 "$PE1,65000" "$PE3,65003"
 
@@ -93,6 +96,9 @@ bgp_exabgp_received pe1 | tee "$E2E_DIR/pe1.rib"
 # The malformed ones: give them time, then look.
 bgp_start_exabgp bad1 10.0.0.5 65000 "$BAD1" "$E2E_DIR/bad1.routes" "$RRB" "$RRG" "$RRF"
 bgp_start_exabgp bad2 10.0.0.6 65000 "$BAD2" "$E2E_DIR/bad2.routes" "$RRB" "$RRG" "$RRF"
+bgp_exabgp_adversary "$E2E_DIR/adv.routes" "$ADV" 3 >"$E2E_DIR/adv.list"
+bgp_start_exabgp adv 10.0.0.7 65099 "$ADV" "$E2E_DIR/adv.routes" "$RRG,65000"
+bgp_wait_exabgp adv "$RRG"
 for r in "$RRB" "$RRG" "$RRF"; do
   bgp_until 30 "bad1 connects to $r" grep -q "\"peer\": \"$r\" }.*\"state\": \"connected\"" "$E2E_DIR/exabgp-bad1.json"
   bgp_until 30 "bad2 connects to $r" grep -q "\"peer\": \"$r\" }.*\"state\": \"connected\"" "$E2E_DIR/exabgp-bad2.json"
@@ -200,6 +206,22 @@ fi
 ! grep -F "\"peer\": \"$RRF\" }" "$E2E_DIR/exabgp-bad2.json" | grep -E -q '"state": "down"' ||
   { echo "FAIL FRR dropped the session of bad2"; FAILS=$((FAILS + 1)); }
 wire "$RRF" "$PE1" A 192.0.2.128/26 "nh=$BAD2( [0-9a-f]{2}/[0-9a-f]{2}=[0-9a-f]*)*" "FRR reflects bad2 (23 dropped as always)"
+
+e2e_log "the adversary's routes as sent (hand-checked bytes; different attributes, so one UPDATE each)"
+declare -A ADV_WANT=(
+  [198.18.0.0/24]="17/c0=fffe000a7e08003020010db8000a"
+  [198.18.1.0/24]="17/c0=fffe000a7e20003020010db8000a"
+  [198.18.2.0/24]="17/c0=fffe00157e13008120010db8000a0000000000000000000000"
+  [198.18.3.0/24]="ff/c0=008120010db8000a0000000000000000000000"
+  [198.51.100.0/24]="17/c0=fffe000a7e08003020010db80bad"
+  [0.0.0.0/0]="17/c0=fffe000a7e08403020010db8000a"
+  [198.19.0.0/24]="17/c0=fffe000a7e08003020010db8000a"
+  [198.19.2.0/24]="17/c0=fffe000a7e08003020010db8000a"
+)
+[ "$(wc -l <"$E2E_DIR/adv.list")" = 9 ] || { echo "FAIL adversary list: $(cat "$E2E_DIR/adv.list")"; FAILS=$((FAILS + 1)); }
+for p in "${!ADV_WANT[@]}"; do
+  wire "$ADV" "$RRG" A "$p" "nh=$ADV .*${ADV_WANT[$p]}( .*)?" "adversary route as built"
+done
 
 [ "$FAILS" = 0 ] || e2e_fail "$FAILS check(s) failed"
 echo "PASS (BIRD, GoBGP: 23 and 255 byte for byte; FRR: 255 only; next hops and malformed handling as measured)"

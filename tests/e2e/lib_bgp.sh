@@ -655,7 +655,7 @@ tt, st, at, extra = int(tt), int(st), int(at), int(extra)
 def body(flags, pref6, plen=None):
     n = ipaddress.IPv6Network(pref6, strict=False)
     plen = n.prefixlen if plen is None else plen
-    return bytes([flags, plen]) + n.network_address.packed[:(plen + 7) // 8]
+    return bytes([flags, plen]) + (n.network_address.packed + bytes(1))[:(plen + 7) // 8]
 def a23(b, sublen=None):
     s = bytes([st, len(b) if sublen is None else sublen]) + b
     return "0x17 0xc0 0x" + (tt.to_bytes(2, "big") + len(s).to_bytes(2, "big") + s).hex()
