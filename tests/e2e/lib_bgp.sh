@@ -684,7 +684,8 @@ PY
 # commands announcing <count> /24s from 16.0.0.0 (up to 2^20 of them, to
 # 31.255.255.0), all with one 4map6 attribute (Pref6 2001:db8:3:46::/96,
 # flags 0), as a PE advertising many blocks of one Pref6 would: speakers
-# may pack many NLRI per UPDATE.
+# may pack many NLRI per UPDATE. BGP_GEN_PREF6 / BGP_GEN_BASE override the
+# Pref6 and the first /24 (both generators).
 # per-line (default 1): NLRI per command; > 1 uses ExaBGP's
 # "announce attributes ... nlri P1 P2 ..." (one UPDATE per command), about
 # three times faster through ExaBGP (see bench/bgp.sh for the figures).
@@ -693,13 +694,15 @@ bgp_gen_routes() {
 import ipaddress, sys
 file, count, nh, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 per = int(sys.argv[5]) if len(sys.argv) > 5 else 1
-b = bytes([0, 96]) + ipaddress.IPv6Address("2001:db8:3:46::").packed[:12]
+import os
+p6 = ipaddress.IPv6Network(os.environ.get("BGP_GEN_PREF6", "2001:db8:3:46::/96"))
+b = bytes([0, p6.prefixlen]) + p6.network_address.packed[:(p6.prefixlen + 7) // 8]
 if shape == "23":
     s = bytes([126, len(b)]) + b
     attr = "0x17 0xc0 0x" + (bytes.fromhex("fffe") + len(s).to_bytes(2, "big") + s).hex()
 else:
     attr = "0x%02x 0xc0 0x%s" % (int(shape), b.hex())
-base = int(ipaddress.IPv4Address("16.0.0.0"))
+base = int(ipaddress.IPv4Address(os.environ.get("BGP_GEN_BASE", "16.0.0.0")))
 with open(file, "w") as f:
     for i in range(0, count, per):
         ps = [f"{ipaddress.IPv4Address(base + (j << 8))}/24" for j in range(i, min(count, i + per))]
@@ -722,7 +725,9 @@ bgp_gen_mrt() {
 import ipaddress, struct, sys, time
 file, count, nh, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 pad = int(sys.argv[5]) if len(sys.argv) > 5 else 10000
-b = bytes([0, 96]) + ipaddress.IPv6Address("2001:db8:3:46::").packed[:12]
+import os
+p6 = ipaddress.IPv6Network(os.environ.get("BGP_GEN_PREF6", "2001:db8:3:46::/96"))
+b = bytes([0, p6.prefixlen]) + p6.network_address.packed[:(p6.prefixlen + 7) // 8]
 if shape == "23":
     s = bytes([126, len(b)]) + b
     v4m6 = bytes([0xC0, 23, 4 + len(s)]) + bytes.fromhex("fffe") + len(s).to_bytes(2, "big") + s
@@ -737,7 +742,7 @@ def rec(sub, body):
     return struct.pack("!IHHI", now, 13, sub, len(body)) + body
 peer = bytes([0x03]) + bytes(4) + ipaddress.IPv6Address(nh).packed + struct.pack("!I", 65000)
 pit = bytes(4) + struct.pack("!H", 0) + struct.pack("!H", 1) + peer
-base = int(ipaddress.IPv4Address("16.0.0.0"))
+base = int(ipaddress.IPv4Address(os.environ.get("BGP_GEN_BASE", "16.0.0.0")))
 with open(file, "wb") as f:
     f.write(rec(1, pit))
     for i in range(count):
