@@ -33,5 +33,6 @@ scale_case() {
   # Removed again so the rest of the scenario sees a small table.
   bgp_gobgp rr global rib -a ipv4 del all || e2e_fail "gobgp global rib del all"
 }
+# shellcheck disable=SC2034 # read by bgp_pe_scenario
 BGP_SCENARIO_HOOK=scale_case
 bgp_pe_scenario gobgp

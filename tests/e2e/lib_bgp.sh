@@ -37,11 +37,21 @@
 #   bgp_wait_bird|gobgp|frr|exabgp <node> <peer-addr> [timeout]  until Established
 #   bgp_exabgp_received <node> [peer-addr]   the received routes as lines
 #                                   "peer prefix nexthop attr-0xTT-0xFF=hex..."
+#   bgp_capture_start <pcap>        tcpdump of BGP on the bridge (pe_capture_stop)
+#   bgp_pcap_updates <pcap>         the UPDATEs on the wire, decoded from the bytes
 #   bgp_exabgp_adversary <file> <next-hop> <n-extra>  API commands of the adversary
-#   bgp_gen_routes <file> <count> <next-hop> <shape>  API commands for many /24s
+#   bgp_gen_routes <file> <count> <next-hop> <shape> [per-line]  API commands for many /24s
 #   bgp_gen_mrt <file> <count> <next-hop> <shape> [pad]  MRT TABLE_DUMP_V2 of them
-#   bgp_pe_rr_node <node>           a reflector node hung off p1 in the PE
-#                                   topology (address $BGP_RR6), routes to the PEs
+#   bgp_exabgp_nlri_count / bgp_gobgp_rib_count <node>; bgp_wait_count <t> <n> <cmd...>
+# For the edge46 tests (PE topology of lib_pe.sh):
+#   bgp_pe_rr_node [node]           a reflector node on its own link to p1
+#                                   (address $BGP_RR6)
+#   bgp_pe_write_config <pe> <mode> <shape> [bgp-extra] [pe-extra]   [bgp], no [[pe.rule]]
+#   bgp_pe_start <mode> <shape> ... / bgp_pe_start_one <pe>   edge46d PEs with BGP
+#   bgp_pe_rule_is / bgp_pe_wait_rule <pe> <addr> <regex>     `rule lookup` checks
+#   bgp_pe_route_json <pe> <received|advertised> <prefix> <field>   `bgp routes --json`
+#   bgp_attr_full <23|255> <flags> <rule-flags> <pref6>   the whole attribute in hex
+#   bgp_pe_scenario <bird|gobgp|frr>   the body of bgp_bird/gobgp/frr.sh
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib_pe.sh"
 
@@ -126,6 +136,7 @@ bgp_spawn() {
   shift 2
   ip netns exec "$(ns "$node")" "$@" >>"$E2E_DIR/$name.log" 2>&1 &
   E2E_PIDS+=($!)
+  # shellcheck disable=SC2034 # for callers
   BGP_LAST_PID=$!
 }
 
