@@ -19,16 +19,21 @@
 #
 # Usage: sudo bench/bgp.sh [-n RULES] [-k CHURN_ROUTES] [-r RATE] [-t SECONDS] [-b BUILD_DIR] [-e]
 #   -e  edge46 PEs (needs edge46d with [bgp]); default: ExaBGP stand-in.
+#   -i  injector: mrt (default; `gobgp mrt inject global`), or exabgp[:P]
+#       (stand-in only: ExaBGP in node pe3 announcing through its API, P
+#       NLRI per "announce attributes ... nlri" line, default 1 =
+#       "announce route" per prefix).
 # Figures measured with the stand-in on the development VM (2 vCPUs shared
 # with other work), `sudo bench/bgp.sh -n 100000`: see the report in
 # docs/performance.md once edge46 runs; GoBGP took 100 k from MRT in ~7 s.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-N=1000000 K=20000 RATE=10000 DUR=10 BUILD="$ROOT/build" EDGE=0
-while getopts "n:k:r:t:b:e" o; do
+N=1000000 K=20000 RATE=10000 DUR=10 BUILD="$ROOT/build" EDGE=0 INJ=mrt
+while getopts "n:k:r:t:b:ei:" o; do
   case $o in
     n) N=$OPTARG ;; k) K=$OPTARG ;; r) RATE=$OPTARG ;; t) DUR=$OPTARG ;; b) BUILD=$OPTARG ;; e) EDGE=1 ;;
-    *) echo "usage: $0 [-n rules] [-k churn-routes] [-r rate] [-t seconds] [-b build-dir] [-e]" >&2; exit 2 ;;
+    i) INJ=$OPTARG ;;
+    *) echo "usage: $0 [-n rules] [-k churn-routes] [-r rate] [-t seconds] [-b build-dir] [-e] [-i mrt|exabgp[:per-line]]" >&2; exit 2 ;;
   esac
 done
 export EDGE46D=${EDGE46D:-$BUILD/src/daemon/edge46d} EDGE46CTL=${EDGE46CTL:-$BUILD/src/cli/edge46ctl}
@@ -58,7 +63,23 @@ else
   RSS0=0
 fi
 
-echo "== 1. $N rules through GoBGP"
+echo "== 1. $N rules through GoBGP ($INJ)"
+if [ "${INJ%%:*}" = exabgp ] && [ "$EDGE" = 0 ]; then
+  per=1
+  [ "$INJ" = exabgp ] || per=${INJ#exabgp:}
+  bgp_gen_routes "$E2E_DIR/all.txt" "$N" "$PE3_CORE6" 23 "$per"
+  bgp_exabgp_helpers
+  BGP_EXABGP_FEEDER="/usr/bin/python3 $E2E_DIR/exabgp-feed.py $E2E_DIR/all.txt 0 $E2E_DIR/go" \
+    bgp_start_exabgp pe3 10.0.0.3 65000 "$PE3_CORE6" "" "$BGP_RR6"
+  bgp_wait_exabgp pe3 "$BGP_RR6" 60
+  T0=$(date +%s.%N)
+  touch "$E2E_DIR/go"
+  TR=$(bgp_wait_count 1800 "$N" bgp_gobgp_rib_count rr) || exit 1
+  echo "GoBGP RIB: $N after $TR s; $(grep -h '# fed' "$E2E_DIR"/exabgp-pe3.log)"
+  bgp_wait_count 1800 "$N" rules_pe1 >/dev/null || exit 1
+  echo "CONVERGED pe1: $N rules after $(el "$T0") s from the start of the feed"
+  exit 0
+fi
 t=$(date +%s.%N)
 bgp_gen_mrt "$E2E_DIR/all.mrt" "$N" "$PE3_CORE6" 23
 echo "MRT file: $(($(stat -c %s "$E2E_DIR/all.mrt") / 1048576)) MiB in $(el "$t") s"
