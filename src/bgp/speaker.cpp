@@ -576,6 +576,17 @@ struct Speaker::Impl {
     o.caps.four_octet_as = true;
     o.caps.as4 = lcfg_.asn;
     o.caps.route_refresh = true;
+    // RFC 4724: with a stale time, ask the peer (a reflector) to keep our
+    // routes that long when we go down without a NOTIFICATION (a crash):
+    // the other PEs then keep forwarding to us, as stale-time promises for
+    // our own direct peers. Forwarding state: the egress side of a PE is
+    // rebuilt from its configuration at start, before any session.
+    if (lcfg_.stale_time > 0) {
+      o.caps.graceful_restart = true;
+      o.caps.gr_time = static_cast<uint16_t>(std::min<uint32_t>(lcfg_.stale_time, 4095));
+      o.caps.gr_ipv4 = true;
+      o.caps.gr_forwarding = true;
+    }
     c.hold_deadline = Clock::now() + std::chrono::seconds(kOpenSentHold);
     send_msg(p, c, encode_open(o, lcfg_.cp));
   }

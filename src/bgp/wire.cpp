@@ -78,7 +78,7 @@ constexpr uint16_t kAfiIpv4 = 1, kAfiIpv6 = 2;
 constexpr uint32_t kAsTrans = 23456;  // RFC 6793 9
 
 // Capability codes (IANA, RFC 5492).
-constexpr uint8_t kCapMp = 1, kCapRouteRefresh = 2, kCapExtNextHop = 5, kCapFourOctetAs = 65;
+constexpr uint8_t kCapMp = 1, kCapRouteRefresh = 2, kCapExtNextHop = 5, kCapGracefulRestart = 64, kCapFourOctetAs = 65;
 
 // One Capabilities optional parameter value (RFC 5492 4): a list of
 // (code, length, value). Unknown capabilities are ignored (RFC 5492 5);
@@ -109,6 +109,20 @@ bool parse_capabilities(std::span<const uint8_t> v, const CodePoints& cp, Capabi
           while (c.has(6)) {
             const uint16_t afi = c.u16(), safi = c.u16(), nh_afi = c.u16();
             if (afi == kAfiIpv4 && safi == cp.safi && nh_afi == kAfiIpv6) caps.ext_next_hop = true;
+          }
+        }
+        break;
+      case kCapGracefulRestart:  // RFC 4724 3: R(1) N(1) Res(2) Time(12), then (AFI(2) SAFI(1) Flags(1))*
+        if (len >= 2 && (len - 2) % 4 == 0) {
+          caps.graceful_restart = true;
+          caps.gr_time = c.u16() & 0x0fff;
+          while (c.has(4)) {
+            const uint16_t afi = c.u16();
+            const uint8_t safi = c.u8(), flags = c.u8();
+            if (afi == kAfiIpv4 && safi == cp.safi) {
+              caps.gr_ipv4 = true;
+              caps.gr_forwarding = (flags & 0x80) != 0;
+            }
           }
         }
         break;
@@ -374,6 +388,16 @@ std::vector<uint8_t> encode_open(const Open& open, const CodePoints& cp) {
   if (open.caps.route_refresh) cap(kCapRouteRefresh, {});
   // RFC 8950 3: exactly the tuple (AFI 1, our SAFI, next hop AFI 2).
   if (open.caps.ext_next_hop) cap(kCapExtNextHop, std::array<uint8_t, 6>{0, kAfiIpv4, 0, cp.safi, 0, kAfiIpv6});
+  if (open.caps.graceful_restart) {
+    std::vector<uint8_t> v;
+    put16(v, static_cast<uint16_t>(std::min<unsigned>(open.caps.gr_time, 0x0fff)));
+    if (open.caps.gr_ipv4) {
+      put16(v, kAfiIpv4);
+      put8(v, cp.safi);
+      put8(v, open.caps.gr_forwarding ? 0x80 : 0);
+    }
+    cap(kCapGracefulRestart, v);
+  }
   if (open.caps.four_octet_as) {
     std::vector<uint8_t> v;
     put32(v, open.asn);

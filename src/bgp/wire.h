@@ -50,6 +50,14 @@ struct Capabilities {
   bool four_octet_as = false;  // (65)
   uint32_t as4 = 0;            // its value
   bool route_refresh = false;  // (2)
+  // Graceful Restart (64, RFC 4724 3): the restart time, and whether AFI 1 /
+  // cp.safi is listed with its Forwarding State bit. A speaker that sends it
+  // asks its peer (a route reflector) to keep its routes, stale, for
+  // gr_time seconds when the session drops without a NOTIFICATION.
+  bool graceful_restart = false;
+  uint16_t gr_time = 0;  // 0..4095
+  bool gr_ipv4 = false;
+  bool gr_forwarding = false;
   friend bool operator==(const Capabilities&, const Capabilities&) = default;
 };
 

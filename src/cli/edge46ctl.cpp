@@ -284,6 +284,9 @@ void print_prometheus(const Json& body) {
 int run(int argc, char** argv) {
   CLI::App app{"edge46ctl: control a running edge46d"};
   app.require_subcommand(1);
+  // Global options (--json, --socket, --timeout) also after the subcommand:
+  // `edge46ctl bgp routes received --json`.
+  app.fallthrough();
   std::string socket_path = std::getenv("EDGE46_SOCKET") ? std::getenv("EDGE46_SOCKET") : "/run/edge46/edge46.sock";
   bool json = false;
   app.add_option("-s,--socket", socket_path, "control socket of the instance (env EDGE46_SOCKET)");
@@ -354,7 +357,9 @@ int run(int argc, char** argv) {
   bgp_neighbors->add_option("name", b_peer, "peer name");
   auto* bgp_routes = bgp->add_subcommand("routes", "received (default) or advertised routes");
   bgp_routes->add_option("dir", b_dir, "received or advertised")->check(CLI::IsMember({"received", "advertised"}));
-  bgp_routes->add_option("prefix", b_prefix, "only this IPv4 prefix, the ones inside it and the ones covering it");
+  bgp_routes->add_option("prefix", b_prefix, "only this IPv4 prefix");
+  bool b_longer = false;
+  bgp_routes->add_flag("--longer", b_longer, "with a prefix: also the prefixes inside it");
   bgp_routes->add_option("--peer", b_peer, "only this peer");
   bgp_routes->add_option("--limit", b_limit, "at most this many rows (default 10000)");
 
@@ -415,6 +420,7 @@ int run(int argc, char** argv) {
     req = {{"cmd", "bgp.routes"}, {"dir", b_dir}, {"limit", b_limit}};
     if (!b_peer.empty()) req["peer"] = b_peer;
     if (!b_prefix.empty()) req["prefix"] = b_prefix;
+    if (b_longer) req["match"] = "longer";
   } else {
     std::cerr << app.help();
     return 2;

@@ -220,19 +220,36 @@ Json bgp_command(DaemonState& st, const std::string& cmd, const Json& req) {
       if (!req["dir"].is_string()) return fail("dir must be received or advertised");
       dir = req["dir"].get<std::string>();
     }
+    // With a prefix: that prefix only (as `birdc show route P` and
+    // `gobgp global rib P`), or with "match": "longer" also the prefixes
+    // inside it.
+    bool longer = false;
+    if (req.contains("match")) {
+      if (!req["match"].is_string() ||
+          (req["match"].get<std::string>() != "exact" && req["match"].get<std::string>() != "longer")) {
+        return fail("match must be exact or longer");
+      }
+      longer = req["match"].get<std::string>() == "longer";
+    }
+    auto wanted = [&](const net::Ipv4Prefix& p) {
+      if (!*prefix) return true;
+      const auto& q = **prefix;
+      return p == q || (longer && p.len >= q.len && q.contains(p.addr));
+    };
     Json routes = Json::array();
     std::size_t total = 0;
     if (dir == "received") {
-      const auto v = speaker.received(*name, *prefix);
-      total = v.size();
-      for (std::size_t i = 0; i < v.size() && i < limit; ++i) routes.push_back(route_json(v[i]));
+      for (const auto& r : speaker.received(*name, *prefix)) {
+        if (!wanted(r.prefix)) continue;
+        if (total++ < limit) routes.push_back(route_json(r));
+      }
     } else if (dir == "advertised") {
-      const auto v = speaker.advertised(*name, *prefix);
-      total = v.size();
-      for (std::size_t i = 0; i < v.size() && i < limit; ++i) {
-        Json j{{"prefix", net::to_string(v[i].prefix)}, {"peer", v[i].peer_name}};
-        j.update(rule_json(v[i].rule));
-        j["attr"] = bgp::to_hex(v[i].attr_raw);
+      for (const auto& a : speaker.advertised(*name, *prefix)) {
+        if (!wanted(a.prefix)) continue;
+        if (total++ >= limit) continue;
+        Json j{{"prefix", net::to_string(a.prefix)}, {"peer", a.peer_name}};
+        j.update(rule_json(a.rule));
+        j["attr"] = bgp::to_hex(a.attr_raw);
         routes.push_back(std::move(j));
       }
     } else {

@@ -4,7 +4,7 @@
 //
 //   {"cmd":"bgp.summary"}
 //   {"cmd":"bgp.neighbors"[,"peer":NAME]}
-//   {"cmd":"bgp.routes","dir":"received"|"advertised"[,"prefix":P][,"peer":NAME][,"limit":N]}
+//   {"cmd":"bgp.routes","dir":"received"|"advertised"[,"prefix":P[,"match":"exact"|"longer"]][,"peer":NAME][,"limit":N]}
 #pragma once
 
 #include <span>

@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
       std::lock_guard lock(st.change_mutex);
       st.pe.bgp_apply(changes, st.snapshot.current()->settings.bgp.speaker.preference);
     };
-    auto log = [](const std::string& line) { daemon::log_info("bgp: " + line); };
+    auto log = [](const std::string& line) { daemon::log_info(line); };  // lines start with "bgp: "
     if (auto ok = speaker->start(st.snapshot.current()->settings.bgp.speaker, sink, log); !ok) {
       daemon::log_error("bgp: " + ok.error());
       server.stop();

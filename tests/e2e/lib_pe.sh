@@ -519,9 +519,12 @@ prefer = "$prefer"
 ipv4 = ["$(pe_var "$pe" BLOCK4)"]
 EOF2
     # PE_RULES=bgp: no static rule at all; every PE learns the others'
-    # rules over iBGP (pe_bgp_toml).
+    # rules over iBGP (pe_bgp_toml). PE_RULES=none: no rule and no [bgp]
+    # (the caller adds its own, lib_bgp.sh).
     if [ "${PE_RULES:-static}" = bgp ]; then
       pe_bgp_toml "$pe"
+    elif [ "${PE_RULES:-static}" = none ]; then
+      :
     else
       for other in $PE_NODES; do
         [ "$other" = "$pe" ] && continue
