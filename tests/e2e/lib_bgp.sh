@@ -247,10 +247,16 @@ EOF
     route-reflector-client = true
     route-reflector-cluster-id = "$id"
 EOF
+      # Graceful Restart (RFC 4724) as the helper: a client that crashes
+      # keeps its routes, stale, for the restart time it advertised.
       cat <<EOF
+  [neighbors.graceful-restart.config]
+    enabled = true
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
 EOF
     done
   } >"$conf"
