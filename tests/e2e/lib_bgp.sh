@@ -1030,6 +1030,8 @@ bgp_pe_scenario() {
   ip -n "$(ns pe3)" link del pe0 2>/dev/null  # a TUN outlives nothing, but be sure
   bgp_pe_start_one pe3
   bgp_pe_wait_rule pe1 "$H3_ADDR" "$PE3_BLOCK4 -> $PE3_PREF6" 30
+  # The way back: the restarted pe3 learns h1's block again.
+  bgp_pe_wait_rule pe3 "$H1_ADDR" "$PE1_BLOCK4 -> $PE1_PREF6" 30
   nx h1 ping -c 2 -i 0.2 -W 2 "$H3_ADDR" >/dev/null || e2e_fail "ping h1 -> h3 after pe3's restart"
   echo "PASS ($rr reflector: rules over BGP byte for byte, traffic, withdrawal, stale, restart)"
 }
