@@ -1,6 +1,5 @@
 #!/bin/bash
-# e2e.bgp_adversary (issue 9; NOT registered yet: the lead registers it once
-# edge46d has [bgp]): an ExaBGP adversary (AS 65099, node "adv" on its own
+# e2e.bgp_adversary (issue 9): an ExaBGP adversary (AS 65099, node "adv" on its own
 # link to p1) is an eBGP peer of pe1 and sends, each in its own UPDATE
 # (bgp_exabgp_adversary, whose bytes e2e.bgp_reflectors checks on the wire):
 #   valid     198.18.0.0/24 -> 2001:db8:a::/48         accepted (NotFound)
@@ -11,7 +10,8 @@
 #             file allows only Pref6(pe3) for it): rejected
 #   default   0.0.0.0/0 flag D over eBGP                refused (no accept-default)
 #   extra     198.19.0-2.0/24, over max-prefix = 2      refused (action "refuse")
-# Each is rejected and counted by reason (counters bgp.adv.*), nothing of
+# Each is rejected and counted by reason (`edge46ctl bgp neighbors adv`:
+# rib.rejected.<reason>), nothing of
 # it reaches pe1's MR-DB, and the session stays up throughout (RFC 7606:
 # treat-as-withdraw, never a reset, for a malformed attribute; max-prefix
 # action "refuse" keeps the session).
@@ -22,18 +22,17 @@ pe_init bgp_adversary
 pe_topology_up
 bgp_pe_rr_node adv  # the adversary sits at $BGP_RR6
 
-# TODO(lead): the authorization file's format is the lead's (a SLURM/VRP-like
-# list of IPv4 prefix, maxLength, allowed Pref6, optional origin AS). Guess:
-cat >"$E2E_DIR/auth.json" <<EOF
-{"authorizations": [
-  {"prefix": "$PE3_BLOCK4", "maxLength": 24, "pref6": ["$PE3_PREF6"]}
-]}
+# The rule authorization file (docs/configuration.md): only Pref6(pe3) may
+# carry pe3's block.
+cat >"$E2E_DIR/auth.txt" <<EOF
+# IPV4-PREFIX [maxlen N] PREF6 [as ASN]
+$PE3_BLOCK4 maxlen 24 $PE3_PREF6
 EOF
 for p in $PE_NODES; do
   bgp_pe_write_config "$p" encapsulate tunnel-encap "" ""
 done
 # pe1: the adversary instead of a reflector; listen for it (passive).
-python3 - "$E2E_DIR/pe1.toml" "$BGP_RR6" "$E2E_DIR/auth.json" <<'PY'
+python3 - "$E2E_DIR/pe1.toml" "$BGP_RR6" "$E2E_DIR/auth.txt" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
 t = t[:t.index("\n[[bgp.peer]]")]
@@ -64,20 +63,19 @@ pe_ctl pe1 bgp neighbors adv | tee "$E2E_DIR/neigh"
 grep -q "Established" "$E2E_DIR/neigh" || e2e_fail "the session with the adversary is not Established"
 ! grep -q '"state": "down"' "$E2E_DIR/exabgp-adv.json" || e2e_fail "the session went down: $(grep '"state": "down"' "$E2E_DIR/exabgp-adv.json")"
 pe_ctl pe1 bgp routes received --peer adv | tee "$E2E_DIR/received"
-pe_ctl pe1 --json stats | python3 -c '
+pe_ctl pe1 --json bgp neighbors adv | python3 -c '
 import json, sys
-for k, v in sorted(json.load(sys.stdin)["counters"].items()):
-    if k.startswith("bgp.adv.") and v:
-        print(k, v)' | tee "$E2E_DIR/counters"
+for k, v in sorted(json.load(sys.stdin)["peers"][0]["rib"]["rejected"].items()):
+    print(k, v)' | tee "$E2E_DIR/counters"
 
-# sum_counters <regex>: the sum of the bgp.adv.* counters whose name matches.
-sum_counters() { awk -v re="$1" '$1 ~ re { s += $2 } END { print s + 0 }' "$E2E_DIR/counters"; }
-# TODO(lead): counter names are TBD (bgp.<peer>.*); the regexes take any name
-# holding the reason.
-[ "$(sum_counters 'malformed')" -ge 3 ] || e2e_fail "malformed: want >= 3 counted (sublen, plen129, plen129a)"
-[ "$(sum_counters 'invalid|unauthori')" -ge 1 ] || e2e_fail "unauthorized Pref6 not counted"
-[ "$(sum_counters 'default')" -ge 1 ] || e2e_fail "default rule over eBGP not counted"
-[ "$(sum_counters 'max.?prefix|limit')" -ge 1 ] || e2e_fail "max-prefix refusals not counted"
+# count <reason>: rejections of that reason (edge46ctl bgp neighbors).
+count() { awk -v r="$1" '$1 == r { print $2 }' "$E2E_DIR/counters"; }
+[ "$(count malformed)" -ge 3 ] || e2e_fail "malformed: want >= 3 counted (sublen, plen129, plen129a)"
+[ "$(count invalid)" -ge 1 ] || e2e_fail "unauthorized Pref6 not counted"
+[ "$(count default-policy)" -ge 1 ] || e2e_fail "default rule over eBGP not counted"
+[ "$(count max-prefix)" -ge 1 ] || e2e_fail "max-prefix refusals not counted"
+pe_ctl pe1 stats --prometheus | grep -q '^edge46_bgp_rejected_total{peer="adv",reason="malformed"} [1-9]' ||
+  e2e_fail "no Prometheus series for the malformed rules"
 
 e2e_log "nothing bad in the MR-DB"
 bgp_pe_rule_is pe1 198.18.0.1 "198.18.0.0/24 -> 2001:db8:a::/48 .*source bgp" ||
