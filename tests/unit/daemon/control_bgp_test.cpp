@@ -11,6 +11,9 @@
 #include "daemon/bgp_control.h"
 #include "daemon/control.h"
 
+#include <mutex>
+#include <span>
+
 namespace edge46::daemon {
 namespace {
 
@@ -149,6 +152,77 @@ TEST_F(ControlBgp, CommandsWithoutASpeakerSayWhy) {
   }
   auto stats = call({{"cmd", "stats"}});
   EXPECT_FALSE(stats.contains("bgp"));
+}
+
+// A running speaker (no listening socket, peers that never answer): the
+// bgp.* commands, and a reload that adds a peer and changes restart-only keys.
+TEST_F(ControlBgp, ReloadChangesPeersAndKeepsRestartOnlyKeys) {
+  const std::string with_bgp = std::string(kPe) + R"(
+[bgp]
+asn = 65000
+router-id = "192.0.2.1"
+next-hop = "2001:db8:ffff::1"
+listen = false
+[[bgp.peer]]
+name = "rr"
+address = "2001:db8:ffff::ff"
+asn = 65000
+passive = true
+)";
+  std::ofstream(path) << with_bgp;
+  ASSERT_TRUE(reload(st)) << st.last_reload_error;  // [bgp] added: a restart is needed, kept off
+  EXPECT_FALSE(st.snapshot.current()->settings.bgp.enabled);
+  // Started as main() does.
+  bgp::Speaker speaker;
+  auto s = config::load_file(path);
+  ASSERT_TRUE(s);
+  auto snap = make_snapshot(*s, 9);
+  ASSERT_TRUE(snap);
+  st.snapshot.reset(std::move(*snap));
+  ASSERT_TRUE(speaker.start(
+      st.snapshot.current()->settings.bgp.speaker,
+      [this](std::span<const bgp::MrChange> c) {
+        std::lock_guard lock(st.change_mutex);
+        st.pe.bgp_apply(c, 100);
+      },
+      [](const std::string&) {}));
+  st.bgp = &speaker;
+  {
+    std::lock_guard lock(st.change_mutex);
+    st.pe.set_local_listener([this] { publish_local_rules(st); });
+    publish_local_rules(st);
+  }
+  auto sum = call({{"cmd", "bgp.summary"}});
+  ASSERT_TRUE(sum["ok"].get<bool>()) << sum.dump();
+  ASSERT_EQ(sum["peers"].size(), 1u);
+  EXPECT_EQ(sum["peers"][0]["name"], "rr");
+  EXPECT_EQ(sum["peers"][0]["state"], "Active");  // passive: waiting for it
+
+  // A reload adds a peer and changes the AS (restart-only: kept, warned).
+  std::string changed = with_bgp;
+  changed.replace(changed.find("asn = 65000\nrouter-id"), 11, "asn = 65009");
+  changed += "[[bgp.peer]]\nname = \"pe3\"\naddress = \"2001:db8:ffff::3\"\nasn = 65000\npassive = true\n";
+  std::ofstream(path) << changed;
+  auto r = call({{"cmd", "reload"}});
+  ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
+  EXPECT_NE(r["warning"].get<std::string>().find("bgp.asn"), std::string::npos) << r.dump();
+  sum = call({{"cmd", "bgp.summary"}});
+  EXPECT_EQ(sum["asn"], 65000);
+  ASSERT_EQ(sum["peers"].size(), 2u) << sum.dump();
+  EXPECT_EQ(sum["peers"][1]["name"], "pe3");
+  auto n = call({{"cmd", "bgp.neighbors"}, {"peer", "nope"}});
+  EXPECT_FALSE(n["ok"].get<bool>());
+  auto routes = call({{"cmd", "bgp.routes"}, {"dir", "sideways"}});
+  EXPECT_FALSE(routes["ok"].get<bool>());
+  auto stats = call({{"cmd", "stats"}});
+  ASSERT_TRUE(stats.contains("bgp"));
+  EXPECT_EQ(stats["bgp"].size(), 2u);
+  {
+    std::lock_guard lock(st.change_mutex);
+    st.pe.set_local_listener(nullptr);
+    st.bgp = nullptr;
+  }
+  speaker.stop();
 }
 
 }  // namespace
