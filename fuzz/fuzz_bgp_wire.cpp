@@ -14,19 +14,10 @@
 #include <vector>
 
 #include "bgp/wire.h"
+#include "fuzz_check.h"
 
 using namespace edge46;
 using namespace edge46::bgp;
-
-#define BGP_FUZZ_CHECK(cond, ...)                                                        \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      std::fprintf(stderr, "invariant broken: %s (%s:%d): ", #cond, __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                                                 \
-      std::fprintf(stderr, "\n");                                                        \
-      __builtin_trap();                                                                  \
-    }                                                                                    \
-  } while (0)
 
 namespace {
 
@@ -45,19 +36,20 @@ void round_trip(const Update& u, const SessionContext& ctx) {
   auto msgs = encode_announce(u.announced, a, ctx);
   std::vector<net::Ipv4Prefix> back;
   for (const auto& m : msgs) {
-    BGP_FUZZ_CHECK(m.size() <= kMaxMessage, "UPDATE of %zu octets", m.size());
+    EDGE46_FUZZ_CHECK(m.size() <= kMaxMessage, "UPDATE of %zu octets", m.size());
     auto h = parse_header(m);
-    BGP_FUZZ_CHECK(h && *h && (*h)->type == MsgType::kUpdate && (*h)->length == m.size(), "bad header");
+    EDGE46_FUZZ_CHECK(h && *h && (*h)->type == MsgType::kUpdate && (*h)->length == m.size(), "bad header");
     auto r = parse_update(std::span(m).subspan(kHeaderLen), ctx);
-    BGP_FUZZ_CHECK(r.has_value(), "re-encoded UPDATE refused: %s", describe(r.error()).c_str());
-    BGP_FUZZ_CHECK(!r->treat_as_withdraw, "re-encoded UPDATE treat-as-withdraw: %s", r->error.c_str());
-    BGP_FUZZ_CHECK(r->attrs.rule_state == PathAttrs::RuleState::kPresent, "rule lost: %s", r->attrs.rule_error.c_str());
-    BGP_FUZZ_CHECK(r->attrs.rule == pa.rule, "rule changed");
-    BGP_FUZZ_CHECK(r->attrs.rule_shape == pa.rule_shape, "shape changed");
-    BGP_FUZZ_CHECK(r->attrs.next_hop == pa.next_hop, "next hop changed");
+    EDGE46_FUZZ_CHECK(r.has_value(), "re-encoded UPDATE refused: %s", describe(r.error()).c_str());
+    EDGE46_FUZZ_CHECK(!r->treat_as_withdraw, "re-encoded UPDATE treat-as-withdraw: %s", r->error.c_str());
+    EDGE46_FUZZ_CHECK(r->attrs.rule_state == PathAttrs::RuleState::kPresent, "rule lost: %s",
+                      r->attrs.rule_error.c_str());
+    EDGE46_FUZZ_CHECK(r->attrs.rule == pa.rule, "rule changed");
+    EDGE46_FUZZ_CHECK(r->attrs.rule_shape == pa.rule_shape, "shape changed");
+    EDGE46_FUZZ_CHECK(r->attrs.next_hop == pa.next_hop, "next hop changed");
     back.insert(back.end(), r->announced.begin(), r->announced.end());
   }
-  BGP_FUZZ_CHECK(back == u.announced, "prefixes changed: %zu -> %zu", u.announced.size(), back.size());
+  EDGE46_FUZZ_CHECK(back == u.announced, "prefixes changed: %zu -> %zu", u.announced.size(), back.size());
 }
 
 }  // namespace
@@ -74,8 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (sel & 7) {
     case 0: {
       auto h = parse_header(in);
-      if (h && *h) BGP_FUZZ_CHECK((*h)->length >= kHeaderLen && (*h)->length <= kMaxMessage, "length %u", (*h)->length);
-      if (h && !*h) BGP_FUZZ_CHECK(in.size() < kHeaderLen, "nullopt with %zu octets", in.size());
+      if (h && *h)
+        EDGE46_FUZZ_CHECK((*h)->length >= kHeaderLen && (*h)->length <= kMaxMessage, "length %u", (*h)->length);
+      if (h && !*h) EDGE46_FUZZ_CHECK(in.size() < kHeaderLen, "nullopt with %zu octets", in.size());
       break;
     }
     case 1: {
@@ -84,21 +77,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // Re-encoding what was understood must parse to the same.
         auto m = encode_open(*o, ctx.cp);
         auto back = parse_open(std::span(m).subspan(kHeaderLen), ctx.cp);
-        BGP_FUZZ_CHECK(back.has_value(), "re-encoded OPEN refused");
+        EDGE46_FUZZ_CHECK(back.has_value(), "re-encoded OPEN refused");
         Capabilities want = o->caps;
         want.as4 = want.four_octet_as ? o->asn : 0;
         Capabilities got = back->caps;
         if (!got.four_octet_as) got.as4 = 0;
-        BGP_FUZZ_CHECK(got == want, "capabilities changed");
-        BGP_FUZZ_CHECK(back->asn == o->asn && back->hold_time == o->hold_time && back->bgp_id == o->bgp_id,
-                       "OPEN fields changed");
+        EDGE46_FUZZ_CHECK(got == want, "capabilities changed");
+        EDGE46_FUZZ_CHECK(back->asn == o->asn && back->hold_time == o->hold_time && back->bgp_id == o->bgp_id,
+                          "OPEN fields changed");
       }
       break;
     }
     case 3: {
       auto n = parse_notification(in);
       auto m = encode_notification(n);
-      BGP_FUZZ_CHECK(m.size() <= kMaxMessage, "NOTIFICATION of %zu octets", m.size());
+      EDGE46_FUZZ_CHECK(m.size() <= kMaxMessage, "NOTIFICATION of %zu octets", m.size());
       break;
     }
     case 4: (void)parse_route_refresh(in); break;
@@ -107,7 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (r) {
         auto attr = encode_rule_attribute(*r, Shape::kAttribute, ctx.cp);
         auto back = decode_rule_body(std::span(attr).subspan(3));
-        BGP_FUZZ_CHECK(back && *back == *r, "rule body does not round-trip");
+        EDGE46_FUZZ_CHECK(back && *back == *r, "rule body does not round-trip");
       }
       break;
     }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 
+#include "fuzz_check.h"
 #include "net/addr.h"
 #include "net/bytes.h"
 #include "net/checksum.h"
@@ -20,16 +21,6 @@
 #include "xlat/translate.h"
 
 namespace edge46::fuzz {
-
-#define EDGE46_FUZZ_CHECK(cond, ...)                                                     \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      std::fprintf(stderr, "invariant broken: %s (%s:%d): ", #cond, __FILE__, __LINE__); \
-      std::fprintf(stderr, __VA_ARGS__);                                                 \
-      std::fprintf(stderr, "\n");                                                        \
-      __builtin_trap();                                                                  \
-    }                                                                                    \
-  } while (0)
 
 using support::p4;
 using support::p6;
@@ -69,7 +60,9 @@ inline xlat::Config make_config(uint8_t v) {
 }
 
 // The EAMT every variant uses (a runtime table, outside the Config).
-inline const mapping::Eamt& eamt() { return support::sample_eamt(); }
+inline const mapping::Eamt& eamt() {
+  return support::sample_eamt();
+}
 
 // The translator's worker state (IPv4 IDs, RNG), one per fuzzing process.
 inline xlat::WorkerState& worker_state() {
