@@ -203,6 +203,7 @@ import json, sys
 r = json.load(sys.stdin)["peers"][0]["rib"]
 print(r["announced"] + r["withdrawn"])'
 }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # user + system, all threads
 udp_run() {  # prints "<rx packets> <seconds> <sent>"
   nx h3 "$FLOOD" recv 4 9000 $((DUR + 5)) >"$E2E_DIR/rx" &
   local rx=$!
@@ -220,16 +221,16 @@ for rep in $(seq 1 "$REPS"); do
       CH=$!
       sleep 2  # ramp: pe3 -> rr -> pe1 in steady state
     fi
-    c0=$(changes_pe1) t0=$(date +%s.%N)
+    c0=$(changes_pe1) t0=$(date +%s.%N) k0=$(cpu_ticks "$PID1")
     u=$(udp_run)
-    c1=$(changes_pe1) t1=$(date +%s.%N)
+    c1=$(changes_pe1) t1=$(date +%s.%N) k1=$(cpu_ticks "$PID1")
     if [ $kind = churn ]; then
       wait "$CH"
       issued=$(awk '{ printf "%.0f", $1 / $2 }' "$E2E_DIR/churn.out")
     else
       issued=0
     fi
-    line="$kind $rep $u $(python3 -c "print('%.0f' % (($c1 - $c0) / ($t1 - $t0)))") $issued"
+    line="$kind $rep $u $(python3 -c "print('%.0f %.2f' % (($c1 - $c0) / ($t1 - $t0), ($k1 - $k0) / $(getconf CLK_TCK) / ($t1 - $t0)))") $issued"
     echo "$line" | tee -a "$RES"
     sleep 1
   done
@@ -251,12 +252,13 @@ print(f"| N rules | pe1 MR-DB has all (s from the start of the injection) | GoBG
 print("|---|---|---|---|---|---|")
 print(f"| {int(n):,} | {t_pe1} | {t_rr} | {t_inj} | {int(rss0)/1024:.1f} -> {int(rss1)/1024:.1f} | {int(mem0)/2**20:.1f} -> {int(mem1)/2**20:.1f} |")
 print()
-print(f"| table ({int(n):,} rules) | 64-byte UDP rx kpps h1 -> h3, median (min-max) | sent kpps | route changes/s reaching pe1 | changes/s issued on pe3 (target {int(rate):,}) |")
-print("|---|---|---|---|---|")
+deliv = {k: [int(r[2]) / int(r[4]) for r in rows if r[0] == k] for k in ("quiet", "churn")}
+print(f"| table ({int(n):,} rules) | 64-byte UDP rx kpps h1 -> h3, median (min-max) | sent kpps | received / sent | pe1 edge46d CPU (cores) | route changes/s reaching pe1 | changes/s issued on pe3 (target {int(rate):,}) |")
+print("|---|---|---|---|---|---|---|")
 for k in ("quiet", "churn"):
-    print(f"| {k} | {fmt(pps[k], 1e-3, 1)} | {fmt(sent[k], 1e-3, 0)} | {fmt(col(k, 5))} | {fmt(col(k, 6)) if k == 'churn' else '-'} |")
+    print(f"| {k} | {fmt(pps[k], 1e-3, 1)} | {fmt(sent[k], 1e-3, 0)} | {fmt(deliv[k], 100, 0)} % | {fmt(col(k, 6), 1, 2)} | {fmt(col(k, 5))} | {fmt(col(k, 7)) if k == 'churn' else '-'} |")
 if pps["quiet"] and pps["churn"]:
     q, c = statistics.median(pps["quiet"]), statistics.median(pps["churn"])
     print(f"\nchurn vs quiet (medians): {100 * (c - q) / q:+.1f} %; pe1 VmRSS after the churn: {int(rss2)/1024:.1f} MiB")
 PY
-echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg); raw rows (kind rep rx secs sent pe1-changes/s issued/s): $RES"
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg); raw rows (kind rep rx secs sent pe1-changes/s pe1-cpu issued/s): $RES"
