@@ -232,7 +232,15 @@ for rep in $(seq 1 "$REPS"); do
     fi
     line="$kind $rep $u $(python3 -c "print('%.0f %.2f' % (($c1 - $c0) / ($t1 - $t0), ($k1 - $k0) / $(getconf CLK_TCK) / ($t1 - $t0)))") $issued"
     echo "$line" | tee -a "$RES"
-    sleep 1
+    # The next run starts quiet: until pe1's counters stop moving (the
+    # backlog of pe3 -> rr -> pe1 drained), at most 120 s.
+    settle_t0=$(date +%s.%N) prev=-1 now=$(changes_pe1)
+    while [ "$now" != "$prev" ] && [ "$(el "$settle_t0" | cut -d. -f1)" -lt 120 ]; do
+      prev=$now
+      sleep 2
+      now=$(changes_pe1)
+    done
+    [ $kind = churn ] && echo "  pe1 quiet again $(el "$settle_t0") s after the traffic run (backlog drained)"
   done
 done
 RSS2=$(rss_kib "$PID1")
