@@ -156,7 +156,7 @@ bool is_established(const Speaker& s, const std::string& name) {
   return st && st->state == SessionState::kEstablished;
 }
 
-mapping::MrTarget target(const char* pref6, bool translate) {
+[[maybe_unused]] mapping::MrTarget target(const char* pref6, bool translate) {
   mapping::MrTarget t;
   t.pool6 = mapping::Pool6{p6(pref6), mapping::Pool6Layout::kLow32};
   t.modes = translate ? mapping::kModeTranslate : mapping::kModeEncapsulate;
@@ -229,6 +229,10 @@ class RawClient {
   }
   ~RawClient() { ::close(fd_); }
   bool connected() const { return connected_; }
+  void nodelay() {
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   void send(const std::vector<uint8_t>& m) {
     ASSERT_EQ(::send(fd_, m.data(), m.size(), MSG_NOSIGNAL), ssize_t(m.size()));
   }
@@ -274,7 +278,7 @@ struct UpdateShape {
   bool mp_reach = false;    // attribute 14
   bool mp_unreach = false;  // attribute 15
 };
-UpdateShape shape_of(const std::vector<uint8_t>& b) {
+[[maybe_unused]] UpdateShape shape_of(const std::vector<uint8_t>& b) {
   UpdateShape s;
   const std::size_t wl = std::size_t{b.at(0)} << 8 | b.at(1);
   s.withdrawn_len = wl;
@@ -316,8 +320,8 @@ struct RawPeerSpeaker {
 };
 
 // The next NOTIFICATION on c (skipping the rest), as (code, subcode).
-std::optional<std::pair<int, int>> next_notification(RawClient& c) {
-  while (auto m = c.next(3s)) {
+std::optional<std::pair<int, int>> next_notification(RawClient& c, std::chrono::milliseconds timeout = 3s) {
+  while (auto m = c.next(timeout)) {
     if (m->type == 3 && m->body.size() >= 2) return std::make_pair(int{m->body[0]}, int{m->body[1]});
   }
   return std::nullopt;
