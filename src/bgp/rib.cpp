@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <random>
 #include <unordered_map>
 
 namespace edge46::bgp {
@@ -63,25 +64,55 @@ inline uint64_t splitmix(uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-// A hash over the fields that usually differ; same_attrs settles the rest.
+// A hash over every field of PathAttrs (same_attrs settles collisions).
+// Every field comes from the peer: one left out lets a peer send routes
+// whose attribute sets differ only there, all in one chain, each new one
+// compared with every earlier one (quadratic). The per-process seed keeps a
+// peer from precomputing colliding sets for this (non-cryptographic) mix.
+uint64_t hash_seed() {
+  static const uint64_t seed = [] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) ^ rd();
+  }();
+  return seed;
+}
+
 uint64_t hash_attrs(const PathAttrs& a) {
-  uint64_t h = a.origin;
+  uint64_t h = mix(hash_seed(), a.origin);
+  h = mix(h, a.as_path.size());
   for (const auto& seg : a.as_path) {
     h = mix(h, seg.type);
+    h = mix(h, seg.asns.size());
     for (uint32_t asn : seg.asns) h = mix(h, asn);
   }
   h = mix(h, a.med.value_or(~0ULL));
   h = mix(h, a.local_pref.value_or(~0ULL));
+  h = mix(h, a.atomic_aggregate ? 1 : 0);
   h = mix(h, a.originator_id.value_or(~0ULL));
+  h = mix(h, a.cluster_list.size());
   for (uint32_t c : a.cluster_list) h = mix(h, c);
+  h = mix(h, a.communities.size());
   for (uint32_t c : a.communities) h = mix(h, c);
   const auto nh = a.next_hop.to_u128();
   h = mix(h, static_cast<uint64_t>(nh)), h = mix(h, static_cast<uint64_t>(nh >> 64));
+  const auto ll = a.next_hop_link_local ? a.next_hop_link_local->to_u128() : ~net::u128{0};
+  h = mix(h, static_cast<uint64_t>(ll)), h = mix(h, static_cast<uint64_t>(ll >> 64));
   h = mix(h, static_cast<uint64_t>(a.rule_state));
   const auto p6 = a.rule.pref6.addr.to_u128();
-  h = mix(h, static_cast<uint64_t>(p6 >> 64)), h = mix(h, a.rule.pref6.len);
+  h = mix(h, static_cast<uint64_t>(p6 >> 64)), h = mix(h, static_cast<uint64_t>(p6)), h = mix(h, a.rule.pref6.len);
   h = mix(h, (a.rule.translate ? 1 : 0) | (a.rule.is_default ? 2 : 0));
+  const auto eg = a.rule.egress ? a.rule.egress->to_u128() : ~net::u128{0};
+  h = mix(h, static_cast<uint64_t>(eg)), h = mix(h, static_cast<uint64_t>(eg >> 64));
+  h = mix(h, static_cast<uint64_t>(a.rule_shape));
+  for (char c : a.rule_error) h = mix(h, static_cast<uint8_t>(c));
+  h = mix(h, a.rule_attr_raw.size());
   for (uint8_t b : a.rule_attr_raw) h = mix(h, b);
+  h = mix(h, a.other.size());
+  for (const auto& o : a.other) {
+    h = mix(h, (uint64_t{o.flags} << 8) | o.type);
+    h = mix(h, o.value.size());
+    for (uint8_t b : o.value) h = mix(h, b);
+  }
   return splitmix(h);
 }
 

@@ -679,7 +679,14 @@ struct Speaker::Impl {
     // Framework 5.2 / issue 9: a flap must not blackhole traffic; the rules
     // stay (stale) for stale_time, unless the peer re-sends them sooner.
     rib_->peer_down(p.id, keep, batch_);
-    p.stale_deadline = keep ? Clock::now() + std::chrono::seconds(lcfg_.stale_time) : kNever;
+    // A loss before the peer's End-of-RIB (stale routes still held, their
+    // timer running) does not restart the timer: else a peer flapping faster
+    // than stale_time would keep its stale routes forever.
+    if (!keep) {
+      p.stale_deadline = kNever;
+    } else if (p.stale_deadline == kNever) {
+      p.stale_deadline = Clock::now() + std::chrono::seconds(lcfg_.stale_time);
+    }
   }
 
   // ---------------------------------------------------------------- input
@@ -736,6 +743,9 @@ struct Speaker::Impl {
 
   void restart_hold(Conn& c) {
     if (c.st == ConnState::kOpenSent) return;  // the large OpenSent hold stays
+    // OpenConfirm with hold 0: the bound set by on_open stays (else a peer
+    // that never sends its KEEPALIVE would hold the connection forever).
+    if (c.st == ConnState::kOpenConfirm && c.hold == 0) return;
     c.hold_deadline = c.hold ? Clock::now() + std::chrono::seconds(c.hold) : kNever;
   }
 
@@ -844,7 +854,11 @@ struct Speaker::Impl {
     // RFC 4271 4.2: the lower of the two; 0 means no KEEPALIVEs and no hold timer.
     c.hold = std::min(our_hold(p), o->hold_time);
     c.st = ConnState::kOpenConfirm;
-    restart_hold(c);
+    // RFC 4271 8.2.2 (OpenConfirm): the KEEPALIVE must come within the hold
+    // time; with 0 negotiated no hold timer runs, so wait our configured hold
+    // time (or the OpenSent "large value" if that is 0 too), not forever.
+    const uint16_t confirm_wait = c.hold ? c.hold : (our_hold(p) ? our_hold(p) : kOpenSentHold);
+    c.hold_deadline = Clock::now() + std::chrono::seconds(confirm_wait);
     c.keepalive_deadline = c.hold ? Clock::now() + std::chrono::seconds(c.hold / 3) : kNever;
     p.last_change = Clock::now();
     return send_msg(p, c, encode_keepalive()) && c.fd >= 0;
@@ -861,6 +875,7 @@ struct Speaker::Impl {
   bool on_established(Peer& p, Conn& c) {
     c.st = ConnState::kEstablished;
     const auto now = Clock::now();
+    c.hold_deadline = c.hold ? now + std::chrono::seconds(c.hold) : kNever;
     p.last_change = now;
     p.established_at = now;
     p.retry_interval = lcfg_.connect_retry;  // backoff reset
@@ -1019,7 +1034,13 @@ struct Speaker::Impl {
           rib_->flush_stale(p.id, batch_);
         }
       }
-      if (p.retry_deadline <= now && p.conns.empty() && !stop_requested_) {
+      if (p.retry_deadline <= now && !p.conns.empty()) {
+        // A connection is under way (its incoming one, waiting in OpenSent):
+        // it is this attempt; its close schedules the next. Left due, the
+        // deadline would make every epoll_wait return at once (a busy loop
+        // for as long as the peer keeps that connection silent).
+        p.retry_deadline = kNever;
+      } else if (p.retry_deadline <= now && !stop_requested_) {
         if (now < p.suppress_until) {
           p.retry_deadline = p.suppress_until;
         } else {
