@@ -11,8 +11,10 @@
 #include "daemon/bgp_control.h"
 #include "daemon/control.h"
 
+#include <chrono>
 #include <mutex>
 #include <span>
+#include <thread>
 
 namespace edge46::daemon {
 namespace {
@@ -206,7 +208,12 @@ passive = true
   auto r = call({{"cmd", "reload"}});
   ASSERT_TRUE(r["ok"].get<bool>()) << r.dump();
   EXPECT_NE(r["warning"].get<std::string>().find("bgp.asn"), std::string::npos) << r.dump();
-  sum = call({{"cmd", "bgp.summary"}});
+  // The speaker applies a new peer set on its own thread, soon after.
+  for (int i = 0; i < 200; ++i) {
+    sum = call({{"cmd", "bgp.summary"}});
+    if (sum["peers"].size() == 2u) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(sum["asn"], 65000);
   ASSERT_EQ(sum["peers"].size(), 2u) << sum.dump();
   EXPECT_EQ(sum["peers"][1]["name"], "pe3");
