@@ -146,7 +146,8 @@ struct Peer {
   TimePoint retry_deadline = kNever;
   TimePoint suppress_until = TimePoint::min();  // max-prefix teardown: no session until then
   TimePoint stale_deadline = kNever;
-  bool eor_received = false;  // End-of-RIB since the session came up
+  bool eor_received = false;     // End-of-RIB since the session came up
+  bool refresh_pending = false;  // ROUTE-REFRESH received, not yet answered (run_refreshes)
   TimePoint last_change = Clock::now();
   TimePoint established_at;               // uptime while Established
   std::map<PrefixKey, AdvEntry> adj_out;  // what the peer has been sent
@@ -365,6 +366,7 @@ struct Speaker::Impl {
           for (auto& p : peers_) sync_adj_out(*p);
         }
         run_timers();
+        run_refreshes();
         stopping = stop_requested_;
         if (stopping) shutdown_sessions();
         graveyard_.clear();
@@ -671,6 +673,7 @@ struct Speaker::Impl {
   void session_down(Peer& p, const std::string& reason) {
     plog(p, "session down: " + reason);
     p.eor_received = false;
+    p.refresh_pending = false;
     p.adj_out.clear();
     p.st.can_announce = false;
     p.st.hold_time = 0;
@@ -792,12 +795,11 @@ struct Speaker::Impl {
           close_conn(p, c, "bad ROUTE-REFRESH", rr.error());
           return false;
         }
-        if (rr->first == 1 && rr->second == lcfg_.cp.safi && p.st.can_announce) {
-          // RFC 2918 3: re-advertise the Adj-RIB-Out.
-          p.adj_out.clear();
-          sync_adj_out(p);
-        }
-        return c.fd >= 0;
+        // RFC 2918 3: re-advertise the Adj-RIB-Out, at the end of the
+        // iteration (run_refreshes): a burst of requests gets one answer,
+        // not one full table per 23-octet request into our output queue.
+        if (rr->first == 1 && rr->second == lcfg_.cp.safi && p.st.can_announce) p.refresh_pending = true;
+        return true;
       }
     }
     return true;
@@ -1001,6 +1003,24 @@ struct Speaker::Impl {
     for (auto& m : msgs) {
       p.st.updates_out++;
       if (!send_msg(p, *c, std::move(m))) return;
+    }
+  }
+
+  // The pending ROUTE-REFRESH answers, each once the peer has read its
+  // queue below the low-water mark (a peer that asks and never reads
+  // gets no more than that queued).
+  void run_refreshes() {
+    for (auto& p : peers_) {
+      if (!p->refresh_pending) continue;
+      Conn* c = established(*p);
+      if (c == nullptr || !p->st.can_announce) {
+        p->refresh_pending = false;
+        continue;
+      }
+      if (c->out_bytes >= kOutLowWater) continue;  // flush() draining it ends an iteration: retried then
+      p->refresh_pending = false;
+      p->adj_out.clear();
+      sync_adj_out(*p);
     }
   }
 

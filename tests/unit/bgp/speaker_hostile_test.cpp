@@ -197,6 +197,42 @@ TEST_F(HostileTest, OneOctetSegmentsAreFramed) {
   EXPECT_EQ(status(s.sp, "raw")->msgs_in, 3u);
 }
 
+// RFC 2918: a ROUTE-REFRESH asks for the whole Adj-RIB-Out again. 23
+// octets in, a full table out: a burst of them (or a peer that asks and
+// never reads) multiplied our output queue by the table size per request.
+// A burst gets one answer (or a few, as TCP splits it), each once the peer
+// has read what was queued.
+TEST_F(HostileTest, RouteRefreshBurstIsAnsweredOnceNotPerRequest) {
+  Collector col;
+  Speaker sp;
+  auto cfg = speaker_cfg(65000, "10.0.0.2", next_port());
+  auto pc = peer_cfg("fd00::1", 179, 65000, "raw");
+  pc.passive = true;
+  cfg.peers.push_back(pc);
+  sp.set_local_rules({rule("192.0.2.0/24", "2001:db8:a::/96", true)});
+  ASSERT_TRUE(sp.start(cfg, col.sink(), col.logger()));
+  RawClient c("fd00::1", cfg.port);
+  ASSERT_TRUE(c.connected());
+  open_session(c);
+  while (c.next(300ms)) {  // OPEN, KEEPALIVE, the UPDATE, End-of-RIB
+  }
+  ASSERT_TRUE(is_established(sp, "raw"));
+  const uint64_t out0 = status(sp, "raw")->updates_out;
+  // RFC 2918 3: AFI 1, reserved, SAFI 1.
+  const auto rr = frame(5, {0, 1, 0, 1});
+  std::vector<uint8_t> burst;
+  for (int i = 0; i < 2000; ++i) burst.insert(burst.end(), rr.begin(), rr.end());
+  c.send(burst);
+  int updates = 0;
+  while (auto m = c.next(500ms)) {
+    if (m->type == 2) ++updates;
+  }
+  EXPECT_GE(updates, 1) << "the refresh is answered";
+  EXPECT_LE(updates, 20) << "one answer per request";
+  EXPECT_EQ(status(sp, "raw")->updates_out - out0, uint64_t(updates));
+  EXPECT_TRUE(is_established(sp, "raw"));
+}
+
 // The daemon's pattern: the sink takes a mutex of the caller's (the
 // daemon's change_mutex) and, inside it, calls back into the speaker (the
 // PE store's local-rule listener -> set_local_rules); control threads take
