@@ -101,16 +101,19 @@ std::size_t run(Rib& rib, PeerId peer, const std::vector<Update>& updates) {
   return changes;
 }
 
-void bm_apply_1peer(benchmark::State& state) {
-  const auto updates = feed(65101);
+// Applies `measured` as peer `peer` to a fresh RIB that already holds
+// `before` from peer 1 (untimed): prefixes/s, and the heap per route held.
+void apply_bench(benchmark::State& state, const std::vector<Update>* before, const std::vector<Update>& measured,
+                 PeerId peer) {
   double bytes = 0, routes = 0, changes = 0;
   for (auto _ : state) {
     state.PauseTiming();
     const std::size_t h0 = heap_in_use();
     auto rib = std::make_unique<Rib>(config());
     add_peers(*rib);
+    if (before) run(*rib, 1, *before);
     state.ResumeTiming();
-    changes = static_cast<double>(run(*rib, 1, updates));
+    changes = static_cast<double>(run(*rib, peer, measured));
     state.PauseTiming();
     routes = static_cast<double>(rib->route_count());
     bytes = static_cast<double>(heap_in_use() - h0);
@@ -124,31 +127,15 @@ void bm_apply_1peer(benchmark::State& state) {
   state.counters["heap_mib"] = bytes / (1 << 20);
   state.counters["bytes_per_route"] = bytes / routes;
 }
+
+void bm_apply_1peer(benchmark::State& state) {
+  apply_bench(state, nullptr, feed(65101), 1);
+}
 BENCHMARK(bm_apply_1peer)->Name("rib/apply/1peer")->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void bm_apply_2peers(benchmark::State& state) {
-  const auto u1 = feed(65101), u2 = feed(65201);
-  double bytes = 0, routes = 0, changes = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    const std::size_t h0 = heap_in_use();
-    auto rib = std::make_unique<Rib>(config());
-    add_peers(*rib);
-    run(*rib, 1, u1);
-    state.ResumeTiming();
-    changes = static_cast<double>(run(*rib, 2, u2));
-    state.PauseTiming();
-    routes = static_cast<double>(rib->route_count());
-    bytes = static_cast<double>(heap_in_use() - h0);
-    rib.reset();
-    state.ResumeTiming();
-  }
-  state.counters["prefixes_per_s"] = benchmark::Counter(
-      static_cast<double>(kPrefixes) * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["routes"] = routes;
-  state.counters["mr_changes"] = changes;
-  state.counters["heap_mib"] = bytes / (1 << 20);
-  state.counters["bytes_per_route"] = bytes / routes;
+  const auto u1 = feed(65101);
+  apply_bench(state, &u1, feed(65201), 2);
 }
 BENCHMARK(bm_apply_2peers)->Name("rib/apply/2peers")->Unit(benchmark::kMillisecond)->Iterations(3);
 
