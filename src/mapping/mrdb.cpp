@@ -152,7 +152,18 @@ MrDb::MrDb(Limits limits) : limits_(limits) {
   slots_.assign(1024, Slot{0, make_meta(0, kEmptyLen, RuleSource::kConfig, false), 0});
 }
 
+MrDb::MrDb(const Backing& b) : owns_memory_(false) {
+  limits_.max_targets = std::clamp<uint32_t>(b.max_targets, 1, 1u << kTargetBits);
+  limits_.max_tbl8_groups = std::clamp<uint32_t>(b.tbl8_groups, 1, 1u << 24);
+  tbl24_ = b.tbl24;
+  tbl8_ = b.tbl8;
+  targets_ = b.targets;
+  default_ = b.default_word;
+  slots_.assign(1024, Slot{0, make_meta(0, kEmptyLen, RuleSource::kConfig, false), 0});
+}
+
 MrDb::~MrDb() {
+  if (!owns_memory_) return;
   ::munmap(tbl24_, kTbl24Bytes);
   ::munmap(tbl8_, tbl8_bytes(limits_.max_tbl8_groups));
   ::munmap(targets_, std::size_t{limits_.max_targets} * sizeof(MrTarget));
@@ -274,7 +285,7 @@ uint32_t MrDb::alloc_group() noexcept {
 void MrDb::install(uint32_t prefix, unsigned len, uint32_t target) noexcept {
   const uint32_t v = entry(len, target);
   if (len == 0) {
-    default_.store(v, std::memory_order_release);
+    std::atomic_ref<uint32_t>(*default_).store(v, std::memory_order_release);
     return;
   }
   if (len <= 24) {
@@ -314,7 +325,7 @@ void MrDb::install(uint32_t prefix, unsigned len, uint32_t target) noexcept {
 // reads as the default rule). The rule must already be gone from storage.
 void MrDb::uninstall(uint32_t prefix, unsigned len) noexcept {
   if (len == 0) {
-    default_.store(0, std::memory_order_release);
+    std::atomic_ref<uint32_t>(*default_).store(0, std::memory_order_release);
     return;
   }
   uint32_t r = 0;
@@ -527,7 +538,7 @@ void MrDb::lookup_batch(std::span<const uint32_t> addrs, std::span<const MrTarge
   const uint32_t* a = addrs.data();
   for (std::size_t k = 0; k < std::min(kChunk, n); ++k) __builtin_prefetch(&tbl24_[a[k] >> 8]);
   uint32_t e[kChunk];
-  const uint32_t def = default_.load(std::memory_order_acquire);
+  const uint32_t def = load(*default_);
   for (std::size_t base = 0; base < n; base += kChunk) {
     const std::size_t m = std::min(kChunk, n - base);
     const std::size_t next_end = std::min(base + 2 * kChunk, n);

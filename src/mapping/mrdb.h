@@ -86,7 +86,10 @@ std::optional<uint8_t> parse_modes(std::string_view s) noexcept;
 // What the ingress needs to build packets towards the egress PE:
 // destination = embed(pool6, IPv4 destination). The layout defaults to the
 // framework's Table 1 (IPv4 in the last 32 bits, Pool6Layout::kLow32).
-struct MrTarget {
+// alignas(8): the array of targets has the stride of the kernel fast path's
+// fp_mr_targets map (fastpath/bpf/abi.h struct fp_target), whose memory an
+// MrDb may live in (Backing).
+struct alignas(8) MrTarget {
   Pool6 pool6{net::Ipv6Prefix{}, Pool6Layout::kLow32};  // Pref6(egress PE) + layout
   uint8_t modes = kModeBoth;                            // ModeBits
   friend bool operator==(const MrTarget&, const MrTarget&) = default;
@@ -113,8 +116,25 @@ class MrDb {
     uint32_t max_tbl8_groups = 1u << 16;  // /24s holding longer prefixes (at most 2^24)
   };
 
+  // Memory lent by someone else (the kernel fast path's mmapped BPF maps,
+  // fastpath/fastpath.h), zeroed, outliving the MrDb: the tables are then
+  // read by the kernel too. The capacities are the backing's.
+  struct Backing {
+    uint32_t* tbl24 = nullptr;         // 2^24 words
+    uint32_t* tbl8 = nullptr;          // tbl8_groups * 256 words
+    MrTarget* targets = nullptr;       // max_targets entries
+    uint32_t* default_word = nullptr;  // the /0 rule's word
+    uint32_t tbl8_groups = 0;
+    uint32_t max_targets = 0;
+  };
+  // Entry bits, public for the kernel side's layout checks.
+  static constexpr uint32_t kValid = 1u << 31;
+  static constexpr uint32_t kExt = 1u << 30;
+  static constexpr uint32_t kIndexMask = 0xffffffu;
+
   MrDb();
   explicit MrDb(Limits limits);
+  explicit MrDb(const Backing& backing);
   ~MrDb();
   MrDb(const MrDb&) = delete;
   MrDb& operator=(const MrDb&) = delete;
@@ -147,7 +167,7 @@ class MrDb {
       e = load(tbl8_[(std::size_t{e & kIndexMask} << 8) | (a.value & 0xffu)]);
     }
     if (!(e & kValid)) {
-      e = default_.load(std::memory_order_acquire);
+      e = load(*default_);
       if (!(e & kValid)) {
         return nullptr;
       }
@@ -185,9 +205,6 @@ class MrDb {
   Stats stats() const;
 
  private:
-  static constexpr uint32_t kValid = 1u << 31;
-  static constexpr uint32_t kExt = 1u << 30;
-  static constexpr uint32_t kIndexMask = 0xffffffu;
 
   static uint32_t load(const uint32_t& w) noexcept {
     return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(w)).load(std::memory_order_acquire);
@@ -230,7 +247,9 @@ class MrDb {
   uint32_t* tbl24_ = nullptr;
   uint32_t* tbl8_ = nullptr;
   MrTarget* targets_ = nullptr;
-  std::atomic<uint32_t> default_{0};
+  uint32_t own_default_ = 0;
+  uint32_t* default_ = &own_default_;  // own_default_, or the backing's word
+  bool owns_memory_ = true;
 
   std::vector<Slot> slots_;
   std::size_t used_slots_ = 0;

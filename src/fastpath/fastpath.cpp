@@ -1,0 +1,2 @@
+// Placeholder until the loader lands (see fastpath.h).
+#include "fastpath/fastpath.h"
