@@ -100,6 +100,10 @@ struct fp_cfg {
   /* RFC 7739 IPv4 Identification (xlat::Ipv4IdState keys) */
   __u64 id_key0;
   __u64 id_key1;
+  /* The daemon's TUN: a translation routed into it is punted (the core's
+   * routing_loop check); 0 when unknown. */
+  __u32 tun_ifindex;
+  __u32 pad2;
 };
 
 struct fp_state {
